@@ -1,0 +1,205 @@
+"""Sweep configuration: presets, TOML files and command-line overrides, resolved and checked.
+
+A configuration is plain values with defaults (nanoGPT style). Resolution order, later wins:
+preset → ``--config FILE.toml`` → single-value flags. Every check happens here, at the door, and a
+bad value raises :class:`ConfigError` with a one-line message naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+NOISE_MODELS = ("layer-relative", "multiplicative", "additive")
+NOISE_SCOPES = ("weights", "all")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names it and what is accepted."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that determines a sweep's results (device and output folder excluded).
+
+    Units: learning rates are SGD step sizes; loss is mean cross-entropy; noise levels are η,
+    the noise std relative to the noise model's scale (see ``empirical.noise``).
+    """
+
+    preset: str = "default"
+    dataset: str = "mnist1d"
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    data_root: str | None = None
+    model: str = "cnn1d"
+    activation: str = "relu"
+    lrs: tuple[float, ...] = (0.01, 0.1)
+    seeds: tuple[int, ...] = (0,)
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 100
+    epochs: int = 20
+    augment: bool = False
+    divergence_factor: float = 10.0  # diverged once an epoch's mean loss exceeds this × the first
+    noise_model: str = "layer-relative"
+    noise_scope: str = "weights"  # "weights": conv/linear weights only; "all": every parameter
+    noise_levels: tuple[float, ...] = (0.05, 0.1)
+    samples: int = 64  # Monte Carlo noise draws per level (even: antithetic pairs ε, −ε)
+    noise_seed: int = 0  # seeds the noise draws, shared by every run (common random numbers)
+    curvature_samples: int | None = 2000  # train-split subset for curvature (None: whole split)
+    curvature_seed: int = 0
+    trace_rel_se: float = 0.01
+    trace_max_matvecs: int = 200
+    eval_batch_size: int = 2000
+
+    def run_id(self, lr: float, seed: int) -> str:
+        """Folder name of one run, e.g. ``lr0.1_seed0``."""
+        return f"lr{lr:g}_seed{seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+_SMOKE = dict(
+    preset="smoke",
+    dataset_options={"num_samples": 1500},
+    lrs=(0.01, 0.1),
+    seeds=(0,),
+    epochs=3,
+    noise_levels=(0.05, 0.2),
+    samples=8,
+    curvature_samples=500,
+    trace_rel_se=0.05,
+    trace_max_matvecs=40,
+)
+
+_DEFAULT = dict(
+    preset="default",
+    dataset_options={"num_samples": 10000},
+    lrs=(0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+    seeds=(0, 1, 2),
+    epochs=20,
+    noise_levels=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
+    samples=64,
+    curvature_samples=2000,
+)
+
+_PAPER = dict(
+    preset="paper",
+    dataset="cifar10",
+    model="resnet20",
+    lrs=(0.003, 0.01, 0.03, 0.1, 0.3),
+    seeds=(0, 1, 2),
+    batch_size=128,
+    epochs=100,
+    augment=True,
+    noise_levels=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
+    samples=64,
+    curvature_samples=5000,
+    eval_batch_size=1000,
+)
+
+PRESETS: dict[str, dict[str, Any]] = {"smoke": _SMOKE, "default": _DEFAULT, "paper": _PAPER}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(SweepConfig)}
+
+
+def resolve(preset: str = "default", file: str | Path | None = None, **overrides: Any) -> SweepConfig:
+    """Resolve preset, then TOML file, then overrides (``None`` overrides are ignored); check it."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    values: dict[str, Any] = dict(PRESETS[preset])
+    if file is not None:
+        values.update(read_toml(file))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(_FIELDS)}")
+    for key in ("lrs", "seeds", "noise_levels"):
+        if key in values:
+            values[key] = tuple(values[key])
+    config = SweepConfig(**values)
+    check(config)
+    return config
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a flat TOML table of config keys (``[sweep]`` table or top level)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {e}") from None
+    return data.get("sweep", data)
+
+
+def check(c: SweepConfig) -> None:
+    """Raise :class:`ConfigError` naming the first invalid value."""
+    from empirical.data import DATASETS
+    from empirical.models import ACTIVATIONS, MODELS
+
+    _one_of("dataset", c.dataset, DATASETS)
+    _one_of("model", c.model, MODELS)
+    _one_of("activation", c.activation, ACTIVATIONS)
+    _one_of("optimizer", c.optimizer, ("sgd",))
+    _one_of("noise_model", c.noise_model, NOISE_MODELS)
+    _one_of("noise_scope", c.noise_scope, NOISE_SCOPES)
+    if not c.lrs:
+        raise ConfigError("lrs is empty; give at least one learning rate")
+    for lr in c.lrs:
+        if not _finite(lr) or lr <= 0:
+            raise ConfigError(f"learning rate {lr!r} is invalid; learning rates must be finite and > 0")
+    if len(set(c.lrs)) != len(c.lrs):
+        raise ConfigError(f"lrs {list(c.lrs)} has duplicates")
+    if not c.seeds or any(not isinstance(s, int) or s < 0 for s in c.seeds) or len(set(c.seeds)) != len(c.seeds):
+        raise ConfigError(f"seeds {list(c.seeds)} are invalid; give distinct integers >= 0")
+    for eta in c.noise_levels:
+        if not _finite(eta) or eta < 0:
+            raise ConfigError(f"noise level {eta!r} is invalid; noise levels must be finite and >= 0")
+    if not c.noise_levels:
+        raise ConfigError("noise_levels is empty; give at least one noise level")
+    if not isinstance(c.samples, int) or c.samples < 2 or c.samples % 2:
+        raise ConfigError(f"samples {c.samples!r} is invalid; give an even integer >= 2 (antithetic pairs)")
+    _positive_int("epochs", c.epochs)
+    _positive_int("batch_size", c.batch_size)
+    _positive_int("eval_batch_size", c.eval_batch_size)
+    _positive_int("trace_max_matvecs", c.trace_max_matvecs)
+    if c.curvature_samples is not None:
+        _positive_int("curvature_samples", c.curvature_samples)
+    if not (0 <= c.momentum < 1):
+        raise ConfigError(f"momentum {c.momentum!r} is invalid; need 0 <= momentum < 1")
+    if c.weight_decay < 0:
+        raise ConfigError(f"weight_decay {c.weight_decay!r} is invalid; need >= 0")
+    if not (c.trace_rel_se > 0):
+        raise ConfigError(f"trace_rel_se {c.trace_rel_se!r} is invalid; need > 0")
+    if not (c.divergence_factor > 1):
+        raise ConfigError(f"divergence_factor {c.divergence_factor!r} is invalid; need > 1")
+    if not isinstance(c.dataset_options, dict):
+        raise ConfigError(f"dataset_options {c.dataset_options!r} is invalid; give a table of options")
+
+
+def _one_of(key: str, value: Any, accepted: tuple[str, ...]) -> None:
+    if value not in accepted:
+        raise ConfigError(f"unknown {key} {value!r}; choose one of {', '.join(accepted)}")
+
+
+def _positive_int(key: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{key} {value!r} is invalid; give an integer >= 1")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

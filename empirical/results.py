@@ -1,0 +1,141 @@
+"""The results folder (contract in ``shared/DESIGN.md``): atomic writes, run records, tables.
+
+Layout of ``results/<name>/``: ``config.json``; ``runs/<run_id>/model.pt`` and ``run.json``
+(written last: a run without it is unfinished); ``runs.csv``, ``noise.csv`` and ``summary.json``,
+assembled from the run records alone so runs may finish in any order, anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+RUNS_COLUMNS = (
+    "run_id", "lr", "seed", "status", "epochs", "train_loss", "train_acc", "test_loss", "test_acc",
+    "hessian_trace_train", "hessian_trace_train_se", "hessian_trace_test", "hessian_trace_test_se",
+    "noise_trace_test", "noise_trace_test_se", "lambda_max_train", "lambda_max_residual",
+    "stability_bound", "weight_norm", "train_seconds", "curvature_seconds", "noise_seconds",
+)  # fmt: skip
+NOISE_COLUMNS = (
+    "run_id", "lr", "seed", "noise_model", "noise_level", "samples", "clean_loss", "noisy_loss_mean",
+    "delta_loss", "delta_loss_se", "delta_loss_std", "predicted_delta_loss", "clean_acc",
+    "noisy_acc_mean", "noisy_acc_std", "noisy_acc_se", "normalized_acc",
+)  # fmt: skip
+
+
+class RunError(ValueError):
+    """A run folder or checkpoint cannot be read; the message names the path."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a kill at any moment leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write; NaN/inf become ``null`` so the file is strict JSON."""
+    atomic_write_bytes(path, (json.dumps(_strict(obj), indent=2) + "\n").encode())
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    """Atomic CSV write; missing or non-finite values are empty cells; floats in full precision."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def save_model(path: Path, model: nn.Module) -> None:
+    """Atomic ``state_dict`` checkpoint, loadable with ``torch.load(path, weights_only=True)``."""
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    """The ``run.json`` of a finished run."""
+    path = Path(run_dir) / "run.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path} does not exist: the run is unfinished or the folder is not a run") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"{path} is not valid JSON ({e})") from None
+
+
+def load_run(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained model of a finished run, in eval mode on the CPU, and its ``run.json``."""
+    from empirical import models
+
+    record = read_run(run_dir)
+    cfg = record["config"]
+    path = Path(run_dir) / "model.pt"
+    model = models.build(
+        cfg["model"], tuple(record["input_shape"]), record["num_classes"], activation=cfg["activation"], seed=record["seed"]
+    )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except FileNotFoundError:
+        raise RunError(f"checkpoint {path} does not exist") from None
+    except Exception as e:  # torch raises many types for a damaged file
+        raise RunError(f"checkpoint {path} is unreadable: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+    return model.eval(), record
+
+
+def finished_runs(out: Path) -> dict[str, dict[str, Any]]:
+    """``run_id → run.json`` for every finished run under ``out/runs``."""
+    runs = {}
+    for path in sorted((out / "runs").glob("*/run.json")):
+        runs[path.parent.name] = read_run(path.parent)
+    return runs
+
+
+def run_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``runs.csv``, sorted by (lr, seed)."""
+    return sorted((r["metrics"] for r in records), key=lambda m: (m["lr"], m["seed"]))
+
+
+def noise_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``noise.csv``, sorted by (lr, seed, noise level)."""
+    rows = [row for r in records for row in r.get("noise", [])]
+    return sorted(rows, key=lambda m: (m["lr"], m["seed"], m["noise_level"]))
+
+
+def _strict(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    return obj
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value

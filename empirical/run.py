@@ -1,0 +1,155 @@
+"""One run of a sweep: train at one (lr, seed), measure curvature and noisy performance, record it.
+
+:func:`execute` is the unit every executor runs. It writes ``runs/<run_id>/model.pt`` and then,
+last and atomically, ``run.json``; a run folder without ``run.json`` is unfinished and is redone.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from empirical import curvature, data, evaluate, models, noise, results
+from empirical.config import SweepConfig
+from empirical.train import TrainResult, train
+from theory import predict
+
+
+@functools.lru_cache(maxsize=4)
+def _split(dataset: str, split: str, root: str | None, options: tuple[tuple[str, Any], ...]) -> tuple[Tensor, Tensor]:
+    return data.load(dataset, split, root, **dict(options))
+
+
+def load_split(config: SweepConfig, split: str) -> tuple[Tensor, Tensor]:
+    """The config's data split (x float32, y int64) on the CPU, cached per process."""
+    return _split(config.dataset, split, config.data_root, tuple(sorted(config.dataset_options.items())))
+
+
+def curvature_subset(x: Tensor, y: Tensor, size: int | None, seed: int) -> tuple[Tensor, Tensor]:
+    """A fixed random subset of ``size`` samples (the whole split if ``size`` is None or larger)."""
+    if size is None or size >= len(y):
+        return x, y
+    idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:size]
+    return x[idx], y[idx]
+
+
+def execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str = "cpu") -> dict[str, Any]:
+    """Train, measure and record one run under ``out/runs/<run_id>/``; returns its ``run.json``."""
+    run_id = config.run_id(lr, seed)
+    run_dir = out / "runs" / run_id
+    x_train, y_train = load_split(config, "train")
+    x_test, y_test = load_split(config, "test")
+    num_classes = int(max(y_train.max(), y_test.max()).item()) + 1
+    model = models.build(config.model, tuple(x_train.shape[1:]), num_classes, activation=config.activation, seed=seed)
+    model.to(device)
+    xtr, ytr, xte, yte = (t.to(device) for t in (x_train, y_train, x_test, y_test))
+
+    fit = train_model(model, config, lr, seed, xtr, ytr)
+    results.save_model(run_dir / "model.pt", model)
+    train_loss, train_acc = evaluate.loss_and_accuracy(model, xtr, ytr, config.eval_batch_size)
+    test_loss, test_acc = evaluate.loss_and_accuracy(model, xte, yte, config.eval_batch_size)
+    status = fit.status if all(math.isfinite(v) for v in (train_loss, test_loss)) else "diverged"
+
+    names = noise.targets(model, config.noise_scope)
+    scales = noise.scale(model, config.noise_model, names)
+    metrics: dict[str, Any] = {
+        "run_id": run_id, "lr": lr, "seed": seed, "status": status, "epochs": fit.epochs,
+        "train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc,
+        "stability_bound": float(predict.stability_bound(lr, config.momentum)),
+        "weight_norm": math.sqrt(sum(float(p.detach().pow(2).sum()) for n, p in model.named_parameters() if n in names)),
+        "train_seconds": fit.seconds,
+    }  # fmt: skip
+    noise_rows: list[dict[str, Any]] = []
+    curvature_details: dict[str, Any] = {}
+    if status == "ok":
+        curvature_details = measure_curvature(model, config, scales, x_train, y_train, xte, yte, device)
+        metrics.update(curvature_details.pop("metrics"))
+        start = time.perf_counter()
+        levels = evaluate.monte_carlo(
+            model, xte, yte, scales, config.noise_levels, config.samples, config.noise_seed, config.eval_batch_size
+        )
+        metrics["noise_seconds"] = time.perf_counter() - start
+        for level in levels:
+            row = level.row()
+            row["predicted_delta_loss"] = float(
+                predict.delta_loss_second_order(level.noise_level, metrics["noise_trace_test"])
+            )
+            noise_rows.append(row)
+    else:
+        noise_rows = [{"noise_level": eta} for eta in config.noise_levels]
+    for row in noise_rows:
+        row.update(run_id=run_id, lr=lr, seed=seed, noise_model=config.noise_model)
+
+    record = {
+        "run_id": run_id,
+        "status": status,
+        "lr": lr,
+        "seed": seed,
+        "dataset": config.dataset,
+        "dataset_options": config.dataset_options,
+        "data_root": config.data_root,
+        "model": config.model,
+        "activation": config.activation,
+        "optimizer": {"name": config.optimizer, "momentum": config.momentum, "weight_decay": config.weight_decay},
+        "batch_size": config.batch_size,
+        "epochs": config.epochs,
+        "noise_model": config.noise_model,
+        "noise_targets": names,
+        "input_shape": list(x_train.shape[1:]),
+        "num_classes": num_classes,
+        "device": device,
+        "config": config.to_dict(),
+        "metrics": metrics,
+        "noise": noise_rows,
+        "curvature": curvature_details,
+        "train": {"epoch_losses": list(fit.epoch_losses)},
+    }
+    results.write_json(run_dir / "run.json", record)
+    return record
+
+
+def train_model(model: torch.nn.Module, config: SweepConfig, lr: float, seed: int, x: Tensor, y: Tensor) -> TrainResult:
+    """Train with the config's optimiser settings (augmentation only where the config asks for it)."""
+    return train(
+        model, x, y, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay, epochs=config.epochs,
+        batch_size=config.batch_size, seed=seed, divergence_factor=config.divergence_factor,
+        augment=data.augment if config.augment else None,
+    )  # fmt: skip
+
+
+def measure_curvature(
+    model: torch.nn.Module,
+    config: SweepConfig,
+    scales: dict[str, Tensor],
+    x_train: Tensor,
+    y_train: Tensor,
+    x_test: Tensor,
+    y_test: Tensor,
+    device: str,
+) -> dict[str, Any]:
+    """tr(H) on train subset and test split, tr(HΣ₁) on test, λ_max on the train subset, with errors."""
+    xs, ys = (t.to(device) for t in curvature_subset(x_train, y_train, config.curvature_samples, config.curvature_seed))
+
+    def generator() -> torch.Generator:  # same probes for every run (common random numbers)
+        return torch.Generator().manual_seed(config.curvature_seed)
+
+    options = dict(rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs, batch_size=config.eval_batch_size)
+    start = time.perf_counter()
+    tr_train = curvature.hessian_trace(model, xs, ys, generator=generator(), **options)
+    tr_test = curvature.hessian_trace(model, x_test, y_test, generator=generator(), **options)
+    tr_noise = curvature.hessian_trace(model, x_test, y_test, scale=scales, generator=generator(), **options)
+    top = curvature.top_eigenvalues(model, xs, ys, k=1, generator=generator())
+    seconds = time.perf_counter() - start
+    estimates = {"hessian_trace_train": tr_train, "hessian_trace_test": tr_test, "noise_trace_test": tr_noise}
+    metrics = {name: e.value for name, e in estimates.items()}
+    metrics.update({f"{name}_se": e.se for name, e in estimates.items()})
+    metrics.update(lambda_max_train=top.values[0], lambda_max_residual=top.residuals[0], curvature_seconds=seconds)
+    details = {name: {"matvecs": e.matvecs, "seconds": e.seconds} for name, e in estimates.items()}
+    details["lambda_max_train"] = {"matvecs": top.matvecs, "seconds": top.seconds}
+    return {"metrics": metrics, **details}
