@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 DATASETS = ("mnist1d", "cifar10", "mnist")
+NUM_CLASSES = {"mnist1d": 10, "cifar10": 10, "mnist": 10}
 SPLITS = ("train", "test")
 
 # Per-channel mean and std of the CIFAR-10 training images, pixel values in [0, 1].

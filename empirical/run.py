@@ -6,7 +6,6 @@ last and atomically, ``run.json``; a run folder without ``run.json`` is unfinish
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from pathlib import Path
@@ -21,14 +20,9 @@ from empirical.train import TrainResult, train
 from theory import predict
 
 
-@functools.lru_cache(maxsize=4)
-def _split(dataset: str, split: str, root: str | None, options: tuple[tuple[str, Any], ...]) -> tuple[Tensor, Tensor]:
-    return data.load(dataset, split, root, **dict(options))
-
-
 def load_split(config: SweepConfig, split: str) -> tuple[Tensor, Tensor]:
-    """The config's data split (x float32, y int64) on the CPU, cached per process."""
-    return _split(config.dataset, split, config.data_root, tuple(sorted(config.dataset_options.items())))
+    """The config's data split (x float32, y int64) on the CPU."""
+    return data.load(config.dataset, split, config.data_root, **config.dataset_options)
 
 
 def curvature_subset(x: Tensor, y: Tensor, size: int | None, seed: int) -> tuple[Tensor, Tensor]:
@@ -45,7 +39,7 @@ def execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str = 
     run_dir = out / "runs" / run_id
     x_train, y_train = load_split(config, "train")
     x_test, y_test = load_split(config, "test")
-    num_classes = int(max(y_train.max(), y_test.max()).item()) + 1
+    num_classes = data.NUM_CLASSES[config.dataset]
     model = models.build(config.model, tuple(x_train.shape[1:]), num_classes, activation=config.activation, seed=seed)
     model.to(device)
     xtr, ytr, xte, yte = (t.to(device) for t in (x_train, y_train, x_test, y_test))
