@@ -119,9 +119,12 @@ def resolve(preset: str = "default", file: str | Path | None = None, **overrides
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     values: dict[str, Any] = dict(PRESETS[preset])
-    if file is not None:
-        values.update(read_toml(file))
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = dict(read_toml(file)) if file is not None else {}
+    given.update({k: v for k, v in overrides.items() if v is not None})
+    preset_dataset = values.get("dataset", SweepConfig.dataset)
+    if given.get("dataset", preset_dataset) != preset_dataset:
+        values.pop("dataset_options", None)  # the preset's options belong to the preset's dataset
+    values.update(given)
     unknown = sorted(set(values) - set(_FIELDS))
     if unknown:
         raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(_FIELDS)}")
@@ -133,8 +136,8 @@ def resolve(preset: str = "default", file: str | Path | None = None, **overrides
     return config
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a flat TOML table of config keys (``[sweep]`` table or top level)."""
+def read_toml(path: str | Path, table: str = "sweep") -> dict[str, Any]:
+    """One table of a config file: ``[sweep]`` (or the top-level keys) or ``[slurm]`` (executor options)."""
     path = Path(path)
     try:
         with path.open("rb") as f:
@@ -143,7 +146,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {e}") from None
-    return data.get("sweep", data)
+    if table == "sweep" and "sweep" not in data:
+        return {k: v for k, v in data.items() if k != "slurm"}
+    return data.get(table, {})
 
 
 def check(c: SweepConfig) -> None:

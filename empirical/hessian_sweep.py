@@ -18,8 +18,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy
+import torch
+from tqdm import tqdm
+
 from empirical import config as cfg
-from empirical import summary
+from empirical import executors, results, run, summary
 from empirical.data import DataError
 from empirical.results import NOISE_COLUMNS, RUNS_COLUMNS, RunError
 
@@ -58,6 +62,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="results folder (default: results/<preset>)")
     p.add_argument("--overwrite", action="store_true", help="delete an existing results folder made with another config")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--executor", default="serial", help="serial (default), processes (local, parallel) or slurm")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes for --executor processes (default: 2)")
+    p.add_argument("--dry-run", action="store_true", help="show what would run or be submitted, run nothing")
     g = p.add_argument_group("config overrides")
     g.add_argument("--lrs", type=_floats, nargs="+", metavar="LR", help="learning rates")
     g.add_argument("--seeds", type=_ints, nargs="+", metavar="SEED", help="training seeds")
@@ -105,12 +112,12 @@ def _main(argv: list[str] | None) -> int:
         samples=args.samples,
     )
     device = _check_device(args.device)
+    slurm = executors.SlurmOptions.from_table(cfg.read_toml(args.config, "slurm") if args.config else {})
+    if args.executor not in executors.EXECUTORS:
+        raise UsageError(f"unknown executor {args.executor!r}; choose one of {', '.join(executors.EXECUTORS)}")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs} is invalid; give an integer >= 1")
     out = Path(args.out if args.out else f"results/{config.preset}")
-
-    import torch  # noqa: F401  (imported here so --help and bad flags answer fast)
-    from tqdm import tqdm
-
-    from empirical import results, run
 
     run.load_split(config, "train")  # fail on bad data before touching the results folder
     run.load_split(config, "test")
@@ -120,22 +127,31 @@ def _main(argv: list[str] | None) -> int:
     for run_id in finished:
         results.load_run(out / "runs" / run_id)  # an unreadable checkpoint stops here, naming it
     pending = [(lr, s) for lr in config.lrs for s in config.seeds if config.run_id(lr, s) not in finished]
+    if args.dry_run:
+        print(executors.describe(pending, config, out, args.executor, args.jobs, slurm))
+        return 0
     total = len(config.lrs) * len(config.seeds)
     print(f"{out}: {total} runs, {total - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
-    for lr, seed in tqdm(pending, desc="runs", unit="run", file=sys.stderr):
-        record = run.execute(config, lr, seed, out, device)
-        tqdm.write(_run_line(record), file=sys.stderr)
-        _assemble(out, config)
+    with tqdm(total=len(pending), desc="runs", unit="run", file=sys.stderr) as bar:
+
+        def done(record: dict[str, Any]) -> None:
+            bar.write(_run_line(record), file=sys.stderr)
+            bar.update()
+            _assemble(out, config)
+
+        failures = executors.execute_all(pending, config, out, device, args.executor, args.jobs, done, slurm)
     table = _assemble(out, config)
     print(table)
     print(f"\nResults in {out}/ (runs.csv, noise.csv, summary.json)")
+    if failures:
+        print(f"hessian_sweep: {len(failures)} run(s) failed; rerun the same command to redo only those:", file=sys.stderr)
+        print("\n".join(f"  {f}" for f in failures), file=sys.stderr)
+        return 1
     return 0
 
 
 def _assemble(out: Path, config: cfg.SweepConfig) -> str:
     """Rebuild runs.csv, noise.csv and summary.json from the run records; returns the tables."""
-    from empirical import results
-
     records = list(results.finished_runs(out).values())
     run_rows, noise_rows = results.run_rows(records), results.noise_rows(records)
     results.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
@@ -147,8 +163,6 @@ def _assemble(out: Path, config: cfg.SweepConfig) -> str:
 
 def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device: str) -> None:
     """Create ``out`` with ``config.json``; refuse a folder made with another config unless overwriting."""
-    from empirical import results
-
     existing = out / "config.json"
     if existing.exists():
         try:
@@ -172,9 +186,6 @@ def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device:
 
 
 def _environment() -> dict[str, Any]:
-    import numpy
-    import torch
-
     try:
         version = metadata.version("noisewise")
     except metadata.PackageNotFoundError:
@@ -195,8 +206,6 @@ def _environment() -> dict[str, Any]:
 
 
 def _check_device(device: str) -> str:
-    import torch
-
     try:
         dev = torch.device(device)
     except RuntimeError:

@@ -58,3 +58,9 @@ def test_run_ids_are_distinct_per_lr_and_seed():
     c = cfg.resolve("default")
     ids = {c.run_id(lr, s) for lr in c.lrs for s in c.seeds}
     assert len(ids) == len(c.lrs) * len(c.seeds)
+
+
+def test_switching_dataset_drops_the_presets_dataset_options_unless_given(tmp_path):
+    assert cfg.resolve("default", dataset="mnist").dataset_options == {}
+    assert cfg.resolve("default", dataset="mnist", dataset_options={"limit": 10}).dataset_options == {"limit": 10}
+    assert cfg.resolve("default").dataset_options == cfg.PRESETS["default"]["dataset_options"]

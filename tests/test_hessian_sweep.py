@@ -111,7 +111,6 @@ def test_a_different_config_into_an_existing_folder_is_refused_and_results_stay(
         (["--dataset", "imagenet"], "'imagenet'"),
         (["--noise-model", "gaussian"], "'gaussian'"),
         (["--noise-levels", "0.1", "-0.5"], "-0.5"),
-        (["--dataset", "cifar10", "--data-root", "/nonexistent/cifar"], "/nonexistent/cifar"),
         (["--lrs", "abc"], "'abc'"),
     ],
 )
@@ -120,6 +119,15 @@ def test_bad_input_exits_2_with_one_line_naming_the_value(tiny_config, tmp_path,
     assert _sweep(tiny_config, out, *flags) == 2
     err = capsys.readouterr().err.strip()
     assert named in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_missing_data_root_exits_2_naming_the_path(tmp_path, capsys):
+    out = tmp_path / "res"
+    argv = ["--preset", "smoke", "--out", str(out), "--dataset", "cifar10", "--data-root", "/nonexistent/cifar"]
+    assert hessian_sweep.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "/nonexistent/cifar" in err and len(err.splitlines()) == 1
     assert not out.exists()
 
 

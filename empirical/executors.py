@@ -1,0 +1,161 @@
+"""Where runs execute: serially in this process, in parallel local processes, or as Slurm jobs.
+
+The results folder is the only shared state: every run writes its own ``runs/<run_id>/`` (see
+``empirical.run.execute``), so runs may finish in any order, on any node, and a sweep started under
+one executor can be resumed under another. Executor options never change results, so they live
+outside :class:`~empirical.config.SweepConfig` (a ``[slurm]`` table of the config file).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+from empirical.config import ConfigError, SweepConfig
+
+EXECUTORS = ("serial", "processes", "slurm")
+Task = tuple[float, int]  # (lr, seed)
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """submitit parameters for ``--executor slurm`` (the ``[slurm]`` table of ``--config``).
+
+    ``cluster``: ``None`` lets submitit detect Slurm; ``"local"`` runs the same jobs as local
+    subprocesses (for tests and dry runs of the machinery).
+    """
+
+    partition: str | None = None
+    time_min: int = 120
+    gpus_per_node: int = 0
+    cpus_per_task: int = 2
+    mem_gb: int | None = None
+    array_parallelism: int = 64
+    additional: dict[str, Any] = field(default_factory=dict)  # extra sbatch options, e.g. {"qos": "high"}
+    cluster: str | None = None
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> "SlurmOptions":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ConfigError(f"unknown [slurm] key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+        return cls(**table)
+
+
+def cpu_count() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_job(jobs: int) -> int:
+    """Torch threads per worker so that ``jobs`` workers do not oversubscribe the cores."""
+    return max(1, cpu_count() // jobs)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _execute(config: SweepConfig, lr: float, seed: int, out: str, device: str) -> dict[str, Any]:
+    from empirical import run
+
+    return run.execute(config, lr, seed, Path(out), device)
+
+
+def execute_all(
+    tasks: list[Task],
+    config: SweepConfig,
+    out: Path,
+    device: str,
+    executor: str,
+    jobs: int,
+    on_done: Callable[[dict[str, Any]], None],
+    slurm: SlurmOptions | None = None,
+) -> list[str]:
+    """Execute every (lr, seed) task; call ``on_done(record)`` as each finishes, in this process.
+
+    Returns one message per task that failed (Slurm jobs only; elsewhere errors propagate).
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if jobs < 1:
+        raise ConfigError(f"jobs {jobs!r} is invalid; give an integer >= 1")
+    if executor == "serial":
+        for lr, seed in tasks:
+            on_done(_execute(config, lr, seed, str(out), device))
+        return []
+    if executor == "processes":
+        threads = threads_per_job(jobs)
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = [pool.submit(_execute, config, lr, seed, str(out), device) for lr, seed in tasks]
+            for future in as_completed(futures):
+                on_done(future.result())
+        return []
+    return _slurm(tasks, config, out, device, slurm or SlurmOptions(), on_done)
+
+
+def slurm_parameters(options: SlurmOptions) -> dict[str, Any]:
+    """The submitit ``update_parameters`` arguments for ``options``."""
+    params: dict[str, Any] = {
+        "timeout_min": options.time_min,
+        "gpus_per_node": options.gpus_per_node,
+        "cpus_per_task": options.cpus_per_task,
+        "slurm_array_parallelism": options.array_parallelism,
+        "name": "noisewise",
+    }
+    if options.partition:
+        params["slurm_partition"] = options.partition
+    if options.mem_gb:
+        params["mem_gb"] = options.mem_gb
+    if options.additional:
+        params["slurm_additional_parameters"] = dict(options.additional)
+    return params
+
+
+def describe(tasks: list[Task], config: SweepConfig, out: Path, executor: str, jobs: int, slurm: SlurmOptions) -> str:
+    """What ``--dry-run`` prints: the executor's settings and one line per run it would start."""
+    if executor == "slurm":
+        head = f"slurm job array of {len(tasks)} jobs, logs in {out.resolve() / 'slurm'}; submitit parameters: "
+        head += ", ".join(f"{k}={v}" for k, v in slurm_parameters(slurm).items())
+    elif executor == "processes":
+        head = f"{jobs} local processes × {threads_per_job(jobs)} torch threads, {len(tasks)} runs"
+    else:
+        head = f"serial, {len(tasks)} runs"
+    lines = [head] + [f"  {config.run_id(lr, seed)}  lr={lr:g} seed={seed}" for lr, seed in tasks]
+    return "\n".join(lines)
+
+
+def _slurm(
+    tasks: list[Task],
+    config: SweepConfig,
+    out: Path,
+    device: str,
+    options: SlurmOptions,
+    on_done: Callable[[dict[str, Any]], None],
+) -> list[str]:
+    import submitit
+
+    folder = out.resolve() / "slurm"
+    executor = submitit.AutoExecutor(folder=folder, cluster=options.cluster)
+    executor.update_parameters(**slurm_parameters(options))
+    n = len(tasks)
+    lrs, seeds = [t[0] for t in tasks], [t[1] for t in tasks]
+    jobs = executor.map_array(_execute, [config] * n, lrs, seeds, [str(out.resolve())] * n, [device] * n)
+    failures = []
+    for job, (lr, seed) in zip(jobs, tasks):
+        try:
+            on_done(job.result())
+        except Exception as e:  # a lost job or killed node: the run stays unfinished and is redone on rerun
+            failures.append(f"{config.run_id(lr, seed)} (job {job.job_id}): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    return failures
+
