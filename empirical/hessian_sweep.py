@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from empirical import config as cfg
-from empirical import executors, results, run, summary
+from empirical import estimate, executors, results, run, summary
 from empirical.data import DataError
 from empirical.results import NOISE_COLUMNS, RUNS_COLUMNS, RunError
 
@@ -65,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default="serial", help="serial (default), processes (local, parallel) or slurm")
     p.add_argument("--jobs", type=int, default=2, help="parallel processes for --executor processes (default: 2)")
     p.add_argument("--dry-run", action="store_true", help="show what would run or be submitted, run nothing")
+    p.add_argument("--estimate", action="store_true", help="time a short slice on --device and print the expected cost")
     g = p.add_argument_group("config overrides")
     g.add_argument("--lrs", type=_floats, nargs="+", metavar="LR", help="learning rates")
     g.add_argument("--seeds", type=_ints, nargs="+", metavar="SEED", help="training seeds")
@@ -118,6 +119,11 @@ def _main(argv: list[str] | None) -> int:
     if args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} is invalid; give an integer >= 1")
     out = Path(args.out if args.out else f"results/{config.preset}")
+    if args.estimate:
+        runs = len(config.lrs) * len(config.seeds)
+        parallel = {"serial": 1, "processes": args.jobs, "slurm": min(runs, slurm.array_parallelism)}[args.executor]
+        print(estimate.report(config, device, estimate.measure(config, device), runs, parallel))
+        return 0
 
     run.load_split(config, "train")  # fail on bad data before touching the results folder
     run.load_split(config, "test")
