@@ -10,13 +10,13 @@ bound (adaptive estimators stop early when they reach the target error).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import torch
 
 from empirical import curvature, data, evaluate, models, noise
 from empirical.config import SweepConfig
+from empirical.timing import timed
 
 # (input shape, train size, test size); MNIST-1D sizes follow the config's dataset options.
 _SHAPES = {"mnist1d": (1, 40), "cifar10": (3, 32, 32), "mnist": (1, 28, 28)}
@@ -69,14 +69,15 @@ def measure(config: SweepConfig, device: str, steps: int = 10) -> Estimate:
         optimizer.step()
 
     model.train()
-    per_step = _timed(step, steps, device)
+    step()  # warm-up
+    per_step = timed(step, device, steps)
     train = per_step * math.ceil(n_train / config.batch_size) * config.epochs
     model.eval()
 
     n_eval = min(config.eval_batch_size, n_test)
     x_eval = torch.randn(n_eval, *shape, generator=generator).to(device)
     y_eval = torch.randint(0, 10, (n_eval,), generator=generator).to(device)
-    forward = _timed(lambda: evaluate.loss_and_accuracy(model, x_eval, y_eval, n_eval), 3, device) * n_test / n_eval
+    forward = timed(lambda: evaluate.loss_and_accuracy(model, x_eval, y_eval, n_eval), device, 3) * n_test / n_eval
     noise_cost = forward * len(config.noise_levels) * config.samples
 
     n_curv = min(config.curvature_samples or n_train, n_eval)
@@ -104,18 +105,6 @@ def report(config: SweepConfig, device: str, estimate: Estimate, runs: int, jobs
             f"  {runs} runs: {_hms(total)} serial; {_hms(total / jobs)} with {jobs} parallel jobs of this kind",
         ]
     )
-
-
-def _timed(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeats
 
 
 def _hms(seconds: float) -> str:

@@ -112,7 +112,7 @@ def _main(argv: list[str] | None) -> int:
         noise_levels=_flat(args.noise_levels),
         samples=args.samples,
     )
-    device = _check_device(args.device)
+    device = _check_device(args.device, here=args.executor != "slurm" or args.estimate)
     slurm = executors.SlurmOptions.from_table(cfg.read_toml(args.config, "slurm") if args.config else {})
     if args.executor not in executors.EXECUTORS:
         raise UsageError(f"unknown executor {args.executor!r}; choose one of {', '.join(executors.EXECUTORS)}")
@@ -211,12 +211,13 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def _check_device(device: str) -> str:
+def _check_device(device: str, here: bool) -> str:
+    """Check the device string; with ``here``, also that this machine has it (Slurm runs it elsewhere)."""
     try:
         dev = torch.device(device)
     except RuntimeError:
         raise UsageError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    if here and dev.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"device {device!r} requested but CUDA is not available on this machine")
     if dev.type not in ("cpu", "cuda"):
         raise UsageError(f"device {device!r} is not supported; use cpu, cuda or cuda:N")
