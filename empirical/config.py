@@ -60,6 +60,9 @@ class SweepConfig:
     trace_rel_se: float = 0.01
     trace_max_matvecs: int = 200
     eval_batch_size: int = 2000
+    # Torch intra-op threads per run on the CPU. Results depend on it in the last bits (reduction
+    # order), so it is fixed per sweep: every executor then gives identical tables.
+    cpu_threads: int = 1
 
     def run_id(self, lr: float, seed: int) -> str:
         """Folder name of one run, e.g. ``lr0.1_seed0``."""
@@ -181,6 +184,7 @@ def check(c: SweepConfig) -> None:
     _positive_int("epochs", c.epochs)
     _positive_int("batch_size", c.batch_size)
     _positive_int("eval_batch_size", c.eval_batch_size)
+    _positive_int("cpu_threads", c.cpu_threads)
     _positive_int("trace_max_matvecs", c.trace_max_matvecs)
     if c.curvature_samples is not None:
         _positive_int("curvature_samples", c.curvature_samples)

@@ -55,15 +55,17 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def threads_per_job(jobs: int) -> int:
-    """Torch threads per worker so that ``jobs`` workers do not oversubscribe the cores."""
-    return max(1, cpu_count() // jobs)
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+def check(executor: str, jobs: int, config: SweepConfig) -> None:
+    """Raise :class:`ConfigError` for an unknown executor, bad ``jobs``, or oversubscribed cores."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs} is invalid; give an integer >= 1")
+    if executor == "processes" and jobs * config.cpu_threads > cpu_count():
+        raise ConfigError(
+            f"--jobs {jobs} × cpu_threads {config.cpu_threads} oversubscribes the {cpu_count()} cores; "
+            f"use --jobs {max(1, cpu_count() // config.cpu_threads)} or fewer"
+        )
 
 
 def _execute(config: SweepConfig, lr: float, seed: int, out: str, device: str) -> dict[str, Any]:
@@ -86,17 +88,13 @@ def execute_all(
 
     Returns one message per task that failed (Slurm jobs only; elsewhere errors propagate).
     """
-    if executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
-    if jobs < 1:
-        raise ConfigError(f"jobs {jobs!r} is invalid; give an integer >= 1")
+    check(executor, jobs, config)
     if executor == "serial":
         for lr, seed in tasks:
             on_done(_execute(config, lr, seed, str(out), device))
         return []
     if executor == "processes":
-        threads = threads_per_job(jobs)
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(_execute, config, lr, seed, str(out), device) for lr, seed in tasks]
             for future in as_completed(futures):
                 on_done(future.result())
@@ -128,7 +126,7 @@ def describe(tasks: list[Task], config: SweepConfig, out: Path, executor: str, j
         head = f"slurm job array of {len(tasks)} jobs, logs in {out.resolve() / 'slurm'}; submitit parameters: "
         head += ", ".join(f"{k}={v}" for k, v in slurm_parameters(slurm).items())
     elif executor == "processes":
-        head = f"{jobs} local processes × {threads_per_job(jobs)} torch threads, {len(tasks)} runs"
+        head = f"{jobs} local processes × {config.cpu_threads} torch threads, {len(tasks)} runs"
     else:
         head = f"serial, {len(tasks)} runs"
     lines = [head] + [f"  {config.run_id(lr, seed)}  lr={lr:g} seed={seed}" for lr, seed in tasks]

@@ -114,10 +114,7 @@ def _main(argv: list[str] | None) -> int:
     )
     device = _check_device(args.device, here=args.executor != "slurm" or args.estimate)
     slurm = executors.SlurmOptions.from_table(cfg.read_toml(args.config, "slurm") if args.config else {})
-    if args.executor not in executors.EXECUTORS:
-        raise UsageError(f"unknown executor {args.executor!r}; choose one of {', '.join(executors.EXECUTORS)}")
-    if args.jobs < 1:
-        raise UsageError(f"--jobs {args.jobs} is invalid; give an integer >= 1")
+    executors.check(args.executor, args.jobs, config)
     out = Path(args.out if args.out else f"results/{config.preset}")
     if args.estimate:
         runs = len(config.lrs) * len(config.seeds)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
@@ -33,8 +34,27 @@ def curvature_subset(x: Tensor, y: Tensor, size: int | None, seed: int) -> tuple
     return x[idx], y[idx]
 
 
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, then restore the previous count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str = "cpu") -> dict[str, Any]:
-    """Train, measure and record one run under ``out/runs/<run_id>/``; returns its ``run.json``."""
+    """Train, measure and record one run under ``out/runs/<run_id>/``; returns its ``run.json``.
+
+    On the CPU the run uses ``config.cpu_threads`` torch threads, whatever the executor.
+    """
+    with torch_threads(config.cpu_threads):
+        return _execute(config, lr, seed, out, device)
+
+
+def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) -> dict[str, Any]:
     run_id = config.run_id(lr, seed)
     run_dir = out / "runs" / run_id
     x_train, y_train = load_split(config, "train")

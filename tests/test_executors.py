@@ -64,11 +64,10 @@ def test_unknown_executor_and_bad_jobs_and_slurm_keys_are_refused(tiny_config, t
     assert "queue" in capsys.readouterr().err
 
 
-def test_threads_per_job_never_oversubscribes():
-    cores = executors.cpu_count()
-    for jobs in (1, 2, cores, 2 * cores):
-        assert executors.threads_per_job(jobs) * jobs <= max(cores, jobs)
-        assert executors.threads_per_job(jobs) >= 1
+def test_processes_that_would_oversubscribe_the_cores_are_refused(tiny_config, tmp_path, capsys):
+    jobs = executors.cpu_count() + 1
+    assert _sweep(tiny_config, tmp_path / "res", "--executor", "processes", "--jobs", str(jobs)) == 2
+    assert f"--jobs {jobs}" in capsys.readouterr().err
 
 
 def test_slurm_parameters_carry_partition_gpus_and_extra_options():
