@@ -1,0 +1,42 @@
+"""Figures of the paper, each a function from a loaded results folder to a figure.
+
+Nothing here trains or estimates curvature or noise: the figures draw saved numbers, their
+saved errors, and at most a descriptive fit through what they draw (figure 4).
+
+    python -m paper.plots RESULTS_DIR [--out paper/figures] [--tex paper/generated]
+
+``render`` writes every figure as PDF and PNG; ``paper.plots.latex`` writes the LaTeX fragments
+(setup, results table) that ``paper/paper.tex`` inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from paper.plots import accuracy, agreement, curvature, heatmap, orders, style, sweet_spot, tradeoff
+from paper.plots.load import Results, ResultsError, load
+
+__all__ = ["FIGURES", "Results", "ResultsError", "load", "render"]
+
+FIGURES: dict[str, Callable[[Results], Figure]] = {
+    "fig1_accuracy": accuracy.draw,
+    "fig2_normalized_accuracy": heatmap.draw,
+    "fig3_curvature": curvature.draw,
+    "fig4_delta_loss": agreement.draw,
+    "fig5_delta_loss_over_eta2": orders.draw,
+    "fig6_tradeoff": tradeoff.draw,
+    "fig7_sweet_spot": sweet_spot.draw,
+}
+
+
+def render(results: Results, out: Path) -> list[Path]:
+    """Draw every figure of ``FIGURES`` from ``results`` into ``out`` (``<name>.pdf`` and ``.png``)."""
+    paths = []
+    with matplotlib.rc_context(style.RC):
+        for name, draw in FIGURES.items():
+            paths += style.save(draw(results), out, name)
+    return paths
