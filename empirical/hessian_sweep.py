@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from empirical import config as cfg
-from empirical import estimate, executors, results, run, summary
+from empirical import estimate, executors, results, run, summary, verify
 from empirical.data import DataError
 from empirical.results import NOISE_COLUMNS, RUNS_COLUMNS, RunError
 
@@ -154,14 +154,15 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _assemble(out: Path, config: cfg.SweepConfig) -> str:
-    """Rebuild runs.csv, noise.csv and summary.json from the run records; returns the tables."""
+    """Rebuild runs.csv, noise.csv and summary.json from the run records; returns the tables and verdict."""
     records = list(results.finished_runs(out).values())
     run_rows, noise_rows = results.run_rows(records), results.noise_rows(records)
     results.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
     results.write_csv(out / "noise.csv", noise_rows, NOISE_COLUMNS)
     s = summary.build(config.to_dict(), run_rows, noise_rows)
+    s["verification"] = verify.build(run_rows, noise_rows, activation=config.activation)
     results.write_json(out / "summary.json", s)
-    return summary.format_tables(s)
+    return summary.format_tables(s) + "\n\n" + verify.format_verdict(s["verification"])
 
 
 def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device: str) -> None:

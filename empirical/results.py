@@ -24,6 +24,8 @@ RUNS_COLUMNS = (
     "hessian_trace_train", "hessian_trace_train_se", "hessian_trace_test", "hessian_trace_test_se",
     "noise_trace_test", "noise_trace_test_se", "lambda_max_train", "lambda_max_residual",
     "stability_bound", "weight_norm", "train_seconds", "curvature_seconds", "noise_seconds",
+    "fourth_moment_test", "fourth_moment_test_se", "fourth_moment_draws", "grad_cov_grad_test",
+    "hsigma_sq_trace_test", "hsigma_sq_trace_test_se", "fourth_order_seconds", "variance_terms_seconds",
 )  # fmt: skip
 NOISE_COLUMNS = (
     "run_id", "lr", "seed", "noise_model", "noise_level", "samples", "clean_loss", "noisy_loss_mean",

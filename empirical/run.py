@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor
 
-from empirical import curvature, data, evaluate, models, noise, results
+from empirical import curvature, data, evaluate, fourth_order, models, noise, results, variance_terms
 from empirical.config import SweepConfig
 from empirical.train import TrainResult, train
 from theory import predict
@@ -166,4 +166,36 @@ def measure_curvature(
     metrics.update(lambda_max_train=top.values[0], lambda_max_residual=top.residuals[0], curvature_seconds=seconds)
     details = {name: {"matvecs": e.matvecs, "seconds": e.seconds} for name, e in estimates.items()}
     details["lambda_max_train"] = {"matvecs": top.matvecs, "seconds": top.seconds}
+    metrics.update(theory_terms(model, config, scales, x_test, y_test, details))
     return {"metrics": metrics, **details}
+
+
+def theory_terms(
+    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], x: Tensor, y: Tensor, details: dict[str, Any]
+) -> dict[str, Any]:
+    """The verification's other inputs on the test split: E_v[D⁴L[v⁴]] (v ~ N(0, Σ₁)), gᵀΣ₁g, tr((HΣ₁)²).
+
+    Own generators (common random numbers across runs, independent of the trace probes); budgets
+    ``fourth_order.SWEEP_DRAWS × SWEEP_SUBSET`` and ``variance_terms.SWEEP_PROBES``.
+    """
+
+    def generator(stream: int) -> torch.Generator:
+        return torch.Generator().manual_seed(config.curvature_seed * 1000 + stream)
+
+    m4 = fourth_order.split_fourth_moment(
+        model, x, y, scales, draws=fourth_order.SWEEP_DRAWS, subset=fourth_order.SWEEP_SUBSET,
+        batch_size=config.eval_batch_size, generator=generator(4),
+    )  # fmt: skip
+    start = time.perf_counter()
+    gsg = variance_terms.grad_cov_grad(model, x, y, scales, batch_size=config.eval_batch_size)
+    hs2 = variance_terms.hsigma_sq_trace(
+        model, x, y, scales, probes=variance_terms.SWEEP_PROBES, batch_size=config.eval_batch_size, generator=generator(2)
+    )
+    details["fourth_moment_test"] = {"draws": m4.draws, "subset": m4.subset, "seconds": m4.seconds,
+                                     "second_moment": m4.second, "second_moment_se": m4.second_se}  # fmt: skip
+    details["hsigma_sq_trace_test"] = {"matvecs": hs2.probes, "seconds": hs2.seconds}
+    return {
+        "fourth_moment_test": m4.value, "fourth_moment_test_se": m4.se, "fourth_moment_draws": m4.draws,
+        "grad_cov_grad_test": gsg, "hsigma_sq_trace_test": hs2.value, "hsigma_sq_trace_test_se": hs2.se,
+        "fourth_order_seconds": m4.seconds, "variance_terms_seconds": time.perf_counter() - start,
+    }  # fmt: skip
