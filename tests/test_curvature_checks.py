@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from empirical.curvature import hessian_trace, layer_traces, spectral_density, top_eigenvalues
-from tests.test_curvature_problems import problem
+from tests.test_curvature_problems import problem, one_thread  # noqa: F401 (autouse)
 
 
 def gen() -> torch.Generator:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from empirical.curvature import exact_gauss_newton, exact_hessian
-from tests.test_curvature_problems import ALL, SMOOTH, problem
+from tests.test_curvature_problems import ALL, SMOOTH, problem, one_thread  # noqa: F401 (autouse)
 
 
 def test_exact_hessian_of_softmax_regression_matches_closed_form():

@@ -7,7 +7,7 @@ import torch
 
 from empirical.curvature import gauss_newton
 from empirical.curvature.gauss_newton import gauss_newton_diagonal
-from tests.test_curvature_problems import ALL, problem
+from tests.test_curvature_problems import ALL, problem, one_thread  # noqa: F401 (autouse)
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -12,7 +12,7 @@ import torch
 from empirical.curvature.hutchinson import hutchinson
 from empirical.curvature.hutchpp import hutchpp
 from empirical.curvature.xtrace import xtrace
-from tests.test_curvature_problems import SMOOTH, problem
+from tests.test_curvature_problems import SMOOTH, problem, one_thread  # noqa: F401 (autouse)
 
 F64 = dict(device=torch.device("cpu"), dtype=torch.float64)
 

@@ -8,7 +8,7 @@ from curvlinops import HessianLinearOperator
 
 from empirical.curvature.hvp import SplitHessian
 from empirical.curvature.space import ParameterSpace
-from tests.test_curvature_problems import ALL, SMOOTH, problem
+from tests.test_curvature_problems import ALL, SMOOTH, problem, one_thread  # noqa: F401 (autouse)
 
 
 def _op(p, kind, batch_size, scale=None, names=None):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from empirical.curvature import spectral_density, top_eigenvalues
-from tests.test_curvature_problems import ALL, problem
+from tests.test_curvature_problems import ALL, problem, one_thread  # noqa: F401 (autouse)
 
 
 def gen(seed: int = 0) -> torch.Generator:

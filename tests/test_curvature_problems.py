@@ -11,10 +11,23 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import pytest
 import torch
 from torch import Tensor, nn
 
 from empirical.curvature import exact_gauss_newton, exact_hessian
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny problems run fastest, and steadiest on a shared machine, on one thread (restored after).
+
+    Import it into a test module to apply it there (autouse fixtures act where they are visible).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from empirical.curvature import sequential
+from tests.test_curvature_problems import one_thread  # noqa: F401 (autouse)
 
 
 def normal_draws(mean, sd, seed=0):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from empirical.curvature import hessian_trace, layer_traces
-from tests.test_curvature_problems import ALL, SMOOTH, problem
+from tests.test_curvature_problems import ALL, SMOOTH, problem, one_thread  # noqa: F401 (autouse)
 
 STOCHASTIC = ("gn", "hutchinson", "hutchpp", "xtrace")
 
@@ -70,15 +70,29 @@ def test_layer_traces_with_scale_cover_the_scaled_parameters():
 def test_exact_when_the_budget_covers_the_dimension(method):
     p = problem("mlp")  # 114 parameters
     est = hessian_trace(p.model, p.x, p.y, method=method, rel_se=1e-6, max_matvecs=400, generator=gen())
-    assert est.method == "exact" and est.se == 0.0
+    assert est.exact and est.se < 1e-12 * abs(est.value)
     assert est.value == pytest.approx(p.H.trace().item(), rel=1e-10)
 
 
-def test_gauss_newton_part_is_exact_for_relu_networks():
-    # tr(H − G) = 0 for piecewise-linear nets; the residual estimate is then noise of mean 0
+def test_gauss_newton_is_certified_exact_for_relu_networks():
+    # every residual block vanishes in a piecewise-linear net: one product per module shows it
     p = problem("relu_cnn")
-    est = hessian_trace(p.model, p.x, p.y, method="gn", max_matvecs=60, generator=gen())
-    assert within(est, p.G.trace().item())
+    est = hessian_trace(p.model, p.x, p.y, method="gn", generator=gen())
+    assert est.exact and est.matvecs == 3  # three modules with parameters
+    assert est.value == pytest.approx(p.H.trace().item(), rel=1e-12)
+    traces = layer_traces(p.model, p.x, p.y, scale=p.scale(), generator=gen())
+    weighted = p.flat_scale(p.scale()).square() * p.H.diagonal()
+    for n, t in traces.items():
+        assert t.exact and t.value == pytest.approx(weighted[p.blocks()[n]].sum().item(), rel=1e-12)
+
+
+def test_only_the_last_layer_is_certified_in_a_smooth_network():
+    # logits are affine in the last linear layer only: 1 of 3 modules certified, the rest estimated
+    p = problem("cnn")
+    est = hessian_trace(p.model, p.x, p.y, method="gn", min_matvecs=13, max_matvecs=13, generator=gen())
+    assert not est.exact and est.matvecs == 13
+    traces = layer_traces(p.model, p.x, p.y, method="gn", max_matvecs=40, generator=gen())
+    assert traces["5.weight"].se < 1e-12 and traces["0.weight"].se > 1e-6
 
 
 def test_stops_at_the_target_relative_error():
@@ -105,12 +119,14 @@ def test_same_generator_state_same_result(method):
 
 @pytest.mark.parametrize("method", ["hutchinson", "gn"])
 def test_standard_error_is_calibrated_over_repeats(method):
-    # 60 independent runs of 20 products each: the reported se must match the spread of the
-    # estimates, and ±2·se must cover the exact value about 95% of the time
+    # 60 independent runs of 20 residual products each: the reported se must match the spread of
+    # the estimates, and ±2·se must cover the exact value about 95% of the time
     p = problem("cnn")
     exact = p.H.trace().item()
+    extra = 3 if method == "gn" else 0  # the certification products
     runs = [
-        hessian_trace(p.model, p.x, p.y, method=method, min_matvecs=20, max_matvecs=20, generator=gen(100 + i))
+        hessian_trace(p.model, p.x, p.y, method=method, min_matvecs=20 + extra, max_matvecs=20 + extra,
+                      generator=gen(100 + i))  # fmt: skip
         for i in range(60)
     ]
     values = torch.tensor([r.value for r in runs])

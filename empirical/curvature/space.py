@@ -51,6 +51,29 @@ class ParameterSpace:
             start += p.numel()
         return out
 
+    def slice_of(self, names: list[str]) -> slice:
+        """Coordinates of consecutive parameters ``names`` (in this space's order)."""
+        blocks = self.blocks()
+        start, stop = blocks[names[0]].start, blocks[names[-1]].stop
+        if sum(blocks[n].stop - blocks[n].start for n in names) != stop - start:
+            raise ValueError(f"parameters {names} are not consecutive in {list(self.names)}.")
+        return slice(start, stop)
+
+    def subset(self, names: list[str]) -> ParameterSpace:
+        """The same space restricted to ``names`` (kept in this space's order, scale sliced)."""
+        keep = [n for n in self.names if n in set(names)]
+        blocks = self.blocks()
+        params = tuple(p for n, p in zip(self.names, self.params) if n in set(names))
+        scale = None if self.scale is None else torch.cat([self.scale[blocks[n]] for n in keep])
+        return ParameterSpace(tuple(keep), params, scale)
+
+    def modules(self) -> dict[str, list[str]]:
+        """Parameter names grouped by the module that owns them ("0.weight", "0.bias" -> "0")."""
+        out: dict[str, list[str]] = {}
+        for n in self.names:
+            out.setdefault(n.rpartition(".")[0], []).append(n)
+        return out
+
     def to_params(self, v: Tensor) -> list[Tensor]:
         """Flat vector (dim,) -> parameter-shaped tensors of the direction Σ₁^½ v."""
         if self.scale is not None:

@@ -8,15 +8,17 @@ weight noise at level η is ε ~ N(0, η²Σ₁); parameters absent from ``scale
 scale, the trace is tr(HΣ₁) = tr(Σ₁^½ H Σ₁^½) = Σ_i Σ₁,ii H_ii over the scaled parameters.
 
 Methods (``method=``):
-- ``"gn"`` (default): tr(GΣ₁) exactly from per-sample logit Jacobians (``gauss_newton.py``) plus a
-  Hutchinson estimate of tr((H − G)Σ₁) (``hvp.py``, kind ``"residual"``); the standard error is
-  that of the residual term, the only random one. Near a minimum H − G is small, so this needs far
-  fewer products than estimating tr(H) directly.
+- ``"gn"`` (default): tr(GΣ₁) exactly from per-sample logit Jacobians (``gauss_newton.py``) plus
+  tr((H − G)Σ₁): modules whose residual block is certified zero contribute exactly 0
+  (``certify.py``; all of them in a ReLU network, which makes the result exact), the others are
+  estimated by Hutchinson on the residual operator (``hvp.py``, kind ``"residual"``). The standard
+  error is that of the residual estimate, the only random term. Near a minimum H − G is small, so
+  this needs far fewer products than estimating tr(H) directly.
 - ``"hutchinson"``, ``"hutchpp"``, ``"xtrace"``: the classical estimators on H itself.
 - ``"exact"``: the diagonal of H by ``dim`` unit-vector products (small models).
 Each stochastic method stops once its standard error is at most ``max(rel_se·|value|, abs_se)``
 (after at least ``min_matvecs`` products) or after ``max_matvecs`` products, and switches to the
-exact diagonal when that is projected to be cheaper and fits the budget (then se = 0).
+exact diagonal when that is projected to be cheaper and fits the budget (then ``exact`` is True).
 
 Example:
     >>> import torch
@@ -33,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -40,6 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical.curvature import checks
+from empirical.curvature.certify import certified_zero_modules
 from empirical.curvature.exact import operator_diagonal
 from empirical.curvature.gauss_newton import gauss_newton_diagonal
 from empirical.curvature.hutchinson import block_sums, hutchinson
@@ -56,8 +60,10 @@ LAYER_METHODS = ("gn", "hutchinson", "exact")
 class TraceEstimate:
     """A trace with its standard error, the Hessian(-residual) products behind it, and wall time.
 
-    ``se`` is 0 when the value is exact (``method == "exact"``). For ``"gn"``, ``matvecs`` counts
-    residual products; ``seconds`` includes the Gauss–Newton diagonal.
+    ``se`` covers the sampling error (Student-t corrected, see ``sequential.py``) and a rounding
+    scale √P·eps·|value| (1e-5 relative in float32 for P = 8,010 parameters); ``exact`` is True
+    when there was no sampling error (exact diagonal, or every residual block certified zero).
+    For ``"gn"``, ``matvecs`` counts residual products; ``seconds`` includes the Gauss–Newton part.
     """
 
     value: float
@@ -65,6 +71,7 @@ class TraceEstimate:
     matvecs: int
     seconds: float
     method: str
+    exact: bool = False
 
 
 @contextlib.contextmanager
@@ -94,33 +101,67 @@ def _prepare(model, x, y, scale, params, method, methods, rel_se, abs_se, min_ma
     return x, y, space
 
 
-def _traces(model, x, y, space, blocks, *, method, rel_se, abs_se, min_matvecs, max_matvecs, batch_size, sketch, generator):
-    """(values, ses, matvecs, exact) for the blocks, model already in eval mode."""
-    kind = "residual" if method == "gn" else "hessian"
+def _estimate(model, x, y, space, groups, *, kind, offsets, method, common, sketch, batch_size):
+    """values, ses (per group, float64) and products for ``method`` on the operator ``kind``."""
     op = SplitHessian(model, x, y, space, kind=kind, batch_size=batch_size)
-    common = dict(rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
-                  generator=generator, device=space.device, dtype=space.dtype)  # fmt: skip
+    blocks = [space.slice_of(g) for g in groups]
     try:
         if method == "exact":
             diag = operator_diagonal(op.matmat, space.dim, device=space.device, dtype=space.dtype)
-            values = block_sums(diag.unsqueeze(1), blocks)[0].cpu()
+            values = offsets + block_sums(diag.unsqueeze(1), blocks)[0].cpu()
             return values, torch.zeros_like(values), op.matvecs, True
-        if method in ("gn", "hutchinson"):
-            offsets = torch.zeros(len(blocks), dtype=torch.float64)
-            if method == "gn":
-                diag = gauss_newton_diagonal(model, x, y, list(space.names), batch_size=batch_size)
-                flat = torch.cat([diag[n].reshape(-1) for n in space.names]).double()
-                if space.scale is not None:
-                    flat = flat * space.scale.double().square()
-                offsets = block_sums(flat.unsqueeze(1), blocks)[0].cpu()
+        if method == "hutchinson":
             r = hutchinson(op.matmat, space.dim, blocks=blocks, offsets=offsets, **common)
             return r.values, r.ses, op.matvecs, r.exact
         estimator = hutchpp if method == "hutchpp" else xtrace
         extra = {"sketch": sketch} if method == "hutchpp" else {}
-        r = estimator(op.matmat, space.dim, offset=0.0, **common, **extra)
+        r = estimator(op.matmat, space.dim, offset=float(offsets[0]), **common, **extra)
         return torch.tensor([r.value]), torch.tensor([r.se]), op.matvecs, r.exact
     finally:
         op.release()
+
+
+def _traces(model, x, y, space, groups, *, method, rel_se, abs_se, min_matvecs, max_matvecs, batch_size, sketch, generator):
+    """(values, ses, matvecs, exact) for each group of parameter names; model already in eval mode.
+
+    ``gn``: exact tr(GΣ₁) per group, then residual blocks certified zero (``certify.py``), then
+    Hutchinson on the residual restricted to the uncertified modules.
+    """
+    common = dict(rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
+                  generator=generator, device=space.device, dtype=space.dtype)  # fmt: skip
+    if method != "gn":
+        offsets = torch.zeros(len(groups), dtype=torch.float64)
+        return _estimate(model, x, y, space, groups, kind="hessian", offsets=offsets, method=method,
+                         common=common, sketch=sketch, batch_size=batch_size)  # fmt: skip
+    diag = gauss_newton_diagonal(model, x, y, list(space.names), batch_size=batch_size)
+    flat = torch.cat([diag[n].reshape(-1) for n in space.names]).double()
+    if space.scale is not None:
+        flat = flat * space.scale.double().square()
+    offsets = block_sums(flat.unsqueeze(1), [space.slice_of(g) for g in groups])[0].cpu()
+    zero, used = certified_zero_modules(model, x, y, space, batch_size=batch_size, generator=generator)
+    live = [n for m, names in space.modules().items() if m not in zero for n in names]
+    live_groups = [[n for n in g if n in set(live)] for g in groups]
+    todo = [i for i, g in enumerate(live_groups) if g]
+    values, ses = offsets.clone(), torch.zeros_like(offsets)
+    if not todo:  # every residual block is zero: tr(HΣ₁) = tr(GΣ₁), exactly
+        return values, ses, used, True
+    if used >= max_matvecs:  # no budget left to estimate the residual of the uncertified modules
+        ses[todo] = math.inf
+        return values, ses, used, False
+    common["max_matvecs"] = max_matvecs - used
+    common["min_matvecs"] = min(min_matvecs, max_matvecs - used)
+    sub_values, sub_ses, matvecs, exact = _estimate(
+        model, x, y, space.subset(live), [live_groups[i] for i in todo], kind="residual",
+        offsets=offsets[todo], method="hutchinson", common=common, sketch=None, batch_size=batch_size,
+    )  # fmt: skip
+    values[todo], ses[todo] = sub_values, sub_ses
+    return values, ses, used + matvecs, exact
+
+
+def _with_rounding(values: Tensor, ses: Tensor, space: ParameterSpace) -> Tensor:
+    """se combined with the rounding scale √P·eps·|value| of a sum over P coordinates."""
+    fp = math.sqrt(space.dim) * torch.finfo(space.dtype).eps * values.abs()
+    return torch.sqrt(ses.square() + fp.square())
 
 
 def hessian_trace(
@@ -152,13 +193,12 @@ def hessian_trace(
         checks.positive_int("sketch", sketch)
     with eval_mode(model):
         values, ses, matvecs, exact = _traces(
-            model, x, y, space, [slice(0, space.dim)], method=method, rel_se=rel_se, abs_se=abs_se,
+            model, x, y, space, [list(space.names)], method=method, rel_se=rel_se, abs_se=abs_se,
             min_matvecs=min_matvecs, max_matvecs=max_matvecs, batch_size=batch_size, sketch=sketch,
             generator=generator,
         )  # fmt: skip
-    return TraceEstimate(
-        float(values[0]), float(ses[0]), matvecs, time.perf_counter() - start, "exact" if exact else method
-    )
+    ses = _with_rounding(values, ses, space)
+    return TraceEstimate(float(values[0]), float(ses[0]), matvecs, time.perf_counter() - start, method, exact)
 
 
 def layer_traces(
@@ -186,15 +226,14 @@ def layer_traces(
     start = time.perf_counter()
     x, y, space = _prepare(model, x, y, scale, params, method, LAYER_METHODS, rel_se, abs_se,
                            min_matvecs, max_matvecs, batch_size, generator)  # fmt: skip
-    blocks = space.blocks()
     with eval_mode(model):
         values, ses, matvecs, exact = _traces(
-            model, x, y, space, list(blocks.values()), method=method, rel_se=rel_se, abs_se=abs_se,
+            model, x, y, space, [[n] for n in space.names], method=method, rel_se=rel_se, abs_se=abs_se,
             min_matvecs=min_matvecs, max_matvecs=max_matvecs, batch_size=batch_size, sketch=None,
             generator=generator,
         )  # fmt: skip
+    ses = _with_rounding(values, ses, space)
     seconds = time.perf_counter() - start
-    name = "exact" if exact else method
     return {
-        n: TraceEstimate(float(v), float(s), matvecs, seconds, name) for n, v, s in zip(blocks, values, ses)
+        n: TraceEstimate(float(v), float(s), matvecs, seconds, method, exact) for n, v, s in zip(space.names, values, ses)
     }
