@@ -26,12 +26,12 @@ is a 95% Student-t interval for normal draws.
 Example (a quartic, where M is known exactly: L(w) = Σ w_i⁴ gives D⁴L[v⁴] = 24 Σ v_i⁴, so
 M = 24 · 3 Σ σ_i⁴):
     >>> import torch
-    >>> w = {"w": torch.zeros(3, dtype=torch.float64)}
-    >>> s = {"w": torch.tensor([1.0, 0.5, 0.2], dtype=torch.float64)}
-    >>> est = fourth_moment(lambda p: p["w"].pow(4).sum(), w, s, draws=200,
+    >>> w = {"w": torch.zeros(20, dtype=torch.float64)}
+    >>> s = {"w": torch.full((20,), 0.5, dtype=torch.float64)}
+    >>> est = fourth_moment(lambda p: p["w"].pow(4).sum(), w, s, draws=50,
     ...                     generator=torch.Generator().manual_seed(0))
     >>> exact = 72 * float((s["w"] ** 4).sum())
-    >>> abs(est.value - exact) < 4 * est.se
+    >>> abs(est.value - exact) < 4 * est.se < 0.5 * exact
     True
 """
 
@@ -43,7 +43,7 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, jvp
+from torch.func import functional_call, jvp, vmap
 
 from empirical.curvature import checks
 from empirical.curvature.sequential import mean_and_se
@@ -179,7 +179,9 @@ def fourth_moment(
 ) -> FourthMoment:
     """M = E_v[D⁴L(w)[v,v,v,v]], v ~ N(0, Σ₁ = diag(scale²)), for any loss of a parameter dict.
 
-    Monte Carlo over ``draws`` directions drawn from ``generator`` (in ``scale``'s order).
+    Monte Carlo over ``draws`` directions drawn from ``generator`` (in ``scale``'s order). The
+    directions are batched with ``torch.func.vmap``, so ``loss`` must be a pure torch function of
+    its tensors (no ``.item()``, no data-dependent Python control flow).
     """
     start = time.perf_counter()
     _check_draws(draws)
@@ -187,8 +189,18 @@ def fourth_moment(
     bad = [n for n, s in scale.items() if n not in params or s.shape != params[n].shape]
     if not scale or bad:
         raise ValueError(f"scale must map parameter names to tensors of their shapes. Bad or missing: {bad or 'empty'}.")
-    rows = [directional_derivatives(loss, params, _direction(scale, generator)) for _ in range(draws)]
-    return _estimate(rows, 0, start)
+    directions = [_direction(scale, generator) for _ in range(draws)]
+    stacked = {n: torch.stack([d[n] for d in directions]) for n in scale}
+
+    def one(direction: dict[str, Tensor]) -> Tensor:
+        def f(t: Tensor) -> Tensor:
+            return loss({n: p + t * direction[n] if n in direction else p for n, p in params.items()})
+
+        ref = next(iter(direction.values()))
+        return torch.stack(line_derivatives(f, torch.zeros((), dtype=ref.dtype, device=ref.device), 4))
+
+    rows = vmap(one)(stacked).detach().double().cpu()
+    return _estimate(list(rows), 0, start)
 
 
 def split_fourth_moment(
