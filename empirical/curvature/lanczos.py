@@ -87,7 +87,7 @@ def top_eigenvalues(
     """The k largest (algebraic) eigenvalues of H (or of Σ₁^½HΣ₁^½ with ``scale``) by Lanczos.
 
     ``tol`` is ARPACK's relative accuracy for the Ritz values; ``ncv`` its Lanczos basis size
-    (default min(dim, max(2k + 1, 20))); ``maxiter`` its restart limit (scipy's default if None).
+    (default min(dim, max(2k + 2, 10))); ``maxiter`` its restart limit (scipy's default if None).
     """
     start = time.perf_counter()
     op = _operator(model, x, y, params, scale, batch_size, generator)
@@ -96,7 +96,7 @@ def top_eigenvalues(
     dim = op.space.dim
     if k >= dim:
         raise ValueError(f"k must be smaller than the dimension {dim}. Got k={k}.")
-    ncv = min(dim, max(2 * k + 1, 20)) if ncv is None else ncv
+    ncv = min(dim, max(2 * k + 2, 10)) if ncv is None else ncv
     if not (isinstance(ncv, int) and k < ncv <= dim):
         raise ValueError(f"ncv must be an int with k < ncv <= {dim}. Got {ncv!r}.")
     if maxiter is not None:
