@@ -228,6 +228,7 @@ def level_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "within_10pct_fraction": _fraction([r["within_10pct"] for r in rs]),
             "ci_contains_1_fraction": _fraction([r["ci_contains_1"] for r in rs]),
             "max_ci_half_width": max((Z95 * r["ratio_se"] for r in rs if math.isfinite(r["ratio_se"])), default=math.nan),
+            "median_ci_half_width": _median(Z95 * r["ratio_se"] for r in rs),
             "linear_slope": lin["slope"], "linear_slope_se": lin["slope_se"], "linear_intercept": lin["intercept"],
             "linear_r2": lin["r2"], "loglog_slope": log["slope"], "loglog_slope_se": log["slope_se"],
             "loglog_intercept": log["intercept"], "loglog_r2": log["r2"], "loglog_runs": log["n"],
@@ -493,6 +494,7 @@ def verdict(v: dict[str, Any]) -> list[str]:
     if not v["second_order"]:
         return ["No finished, non-diverged runs with noise measurements: nothing to verify."]
     lines = [_order_sentence("Second order ½η² tr(HΣ₁)", v["second_order_fit"])]
+    lines += _smallest_level_sentence(v["by_lr"])
     small = [r for r in v["second_order"] if r["noise_level"] <= SMALL_NOISE]
     if small:
         lines.append(
@@ -501,6 +503,8 @@ def verdict(v: dict[str, Any]) -> list[str]:
         )
     if v["fourth_order"]:
         lines.append(_order_sentence("Fourth order + η⁴E[D⁴L[v⁴]]/24", v["fourth_order_fit"]))
+        widths = ", ".join(f"{f['noise_level']:g}: ±{_r(f['median_ci_half_width'])}" for f in v["fourth_order_fit"])
+        lines.append(f"Median 95% CI half-width of the fourth-order ratio by η — {widths}.")
         pairs = {(r["run_id"], r["noise_level"]): r for r in v["second_order"]}
         closer = [abs(r["rel_error"]) < abs(pairs[(r["run_id"], r["noise_level"])]["rel_error"])
                   for r in v["fourth_order"] if (r["run_id"], r["noise_level"]) in pairs
@@ -547,6 +551,27 @@ def verdict(v: dict[str, Any]) -> list[str]:
             "higher-order terms (DESIGN.md; compare a smooth activation, e.g. --activation gelu)."
         )
     return lines
+
+
+def _smallest_level_sentence(rows: list[dict[str, Any]]) -> list[str]:
+    """Where the second order stands per learning rate at the smallest η (seeds pooled)."""
+    if not rows:
+        return []
+    eta = min(r["noise_level"] for r in rows)
+    at = [r for r in rows if r["noise_level"] == eta and math.isfinite(r["second_order"]["ratio"])]
+    if not at:
+        return []
+    lo = min(at, key=lambda r: r["second_order"]["ratio"])
+    hi = max(at, key=lambda r: r["second_order"]["ratio"])
+    good = sum(r["second_order"]["within_10pct"] for r in at)
+    below = [f"{r['lr']:g}" for r in at if r["second_order"]["ratio_ci_high"] < 1]
+    above = [f"{r['lr']:g}" for r in at if r["second_order"]["ratio_ci_low"] > 1]
+    text = (
+        f"At the smallest η = {eta:g}, seeds pooled, the ratio ranges from {_r(lo['second_order']['ratio'])} "
+        f"(lr {lo['lr']:g}) to {_r(hi['second_order']['ratio'])} (lr {hi['lr']:g}); within 10% for {good} of {len(at)} "
+        f"learning rates; significantly below 1 at lr {', '.join(below) or 'none'}, above 1 at lr {', '.join(above) or 'none'}."
+    )
+    return [text]
 
 
 def _spearman_sentences(rows: list[dict[str, Any]]) -> list[str]:
@@ -624,12 +649,12 @@ def format_verdict(v: dict[str, Any]) -> str:
     for b in v["breakdown"]:
         per_lr[b["lr"]].append(b)
     if per_lr:
-        lines += ["", "Breakdown level (largest η up to which the prediction stays within 10% of measured), per seed:"]
-        lines.append(f"{'lr':>8} {'2nd order':>20} {'4th order':>20}")
+        lines += ["", "Breakdown level (largest η up to which the prediction stays within 10% of measured), per seed;"]
+        lines.append("'CI': up to which the ratio's 95% CI still reaches the 10% band:")
+        lines.append(f"{'lr':>8} {'2nd order':>18} {'2nd, CI':>18} {'4th order':>18} {'4th, CI':>18}")
         for lr, bs in sorted(per_lr.items()):
-            two = "/".join(_g(b["second_order"]) for b in bs)
-            four = "/".join(_g(b["fourth_order"]) for b in bs)
-            lines.append(f"{lr:>8g} {two:>20} {four:>20}")
+            cols = ["/".join(_g(b[k]) for b in bs) for k in ("second_order", "second_order_ci", "fourth_order", "fourth_order_ci")]
+            lines.append(f"{lr:>8g} " + " ".join(f"{c:>18}" for c in cols))
     if v["variance_fit"]:
         lines += ["", "Spread of ΔL across draws, measured std / predicted √(η²gᵀΣ₁g + ½η⁴tr((HΣ₁)²)):"]
         lines.append("  " + "  ".join(
