@@ -137,7 +137,7 @@ def test_quartic_fourth_order_prediction_matches_and_second_order_does_not():
 
 def test_split_fourth_moment_estimates_the_whole_split_and_tr_hsigma():
     p = problem("mlp")
-    scale = p.scale()
+    scale = {n: 3 * s for n, s in p.scale().items()}  # far from 1, so σ and σ² directions differ clearly
     full = split_fourth_moment(p.model, p.x, p.y, scale, draws=16, generator=gen(9))
     sub = split_fourth_moment(p.model, p.x, p.y, scale, draws=16, subset=12, batch_size=6, generator=gen(10))
     assert full.subset == 48 and sub.subset == 12 and full.draws == sub.draws == 16
