@@ -539,10 +539,11 @@ def verdict(v: dict[str, Any]) -> list[str]:
         else:
             need = (f"no sample count meets it for every run: the trace's own error alone reaches "
                     f"±{_r(req['max_trace_half_width'])} in some")  # fmt: skip
+        if math.isfinite(req["samples_needed_median_run"]):
+            need += f", {req['samples_needed_median_run']:g} for the median run"
         lines.append(
             f"Requirement ratio CI ≤ ±{CI_TARGET:g} at η ≤ {SMALL_NOISE:g}: {state} (widest ±{_r(req['max_half_width'])}, "
-            f"median ±{_r(req['median_half_width'])} with {req['samples_now']:g} samples; {need}, "
-            f"{_g(req['samples_needed_median_run'])} for the median run)."
+            f"median ±{_r(req['median_half_width'])} with {req['samples_now']:g} samples; {need})."
         )
     if v.get("activation") in PIECEWISE_LINEAR:
         lines.append(
@@ -569,9 +570,13 @@ def _smallest_level_sentence(rows: list[dict[str, Any]]) -> list[str]:
     text = (
         f"At the smallest η = {eta:g}, seeds pooled, the ratio ranges from {_r(lo['second_order']['ratio'])} "
         f"(lr {lo['lr']:g}) to {_r(hi['second_order']['ratio'])} (lr {hi['lr']:g}); within 10% for {good} of {len(at)} "
-        f"learning rates; significantly below 1 at lr {', '.join(below) or 'none'}, above 1 at lr {', '.join(above) or 'none'}."
+        f"learning rates; significantly below 1 at {_lrs(below)}, above 1 at {_lrs(above)}."
     )
     return [text]
+
+
+def _lrs(values: list[str]) -> str:
+    return f"lr {', '.join(values)}" if values else "no lr"
 
 
 def _spearman_sentences(rows: list[dict[str, Any]]) -> list[str]:
