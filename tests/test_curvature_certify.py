@@ -30,7 +30,7 @@ def test_certifies_exactly_the_zero_blocks(name):
     )
     assert used == len(space.modules())
     assert certified == zero_blocks(p)
-    expected = {"mlp": {"2"}, "cnn": {"5"}, "relu_cnn": {"0", "2", "5"}}[name]  # last layer; all if ReLU
+    expected = {"mlp": {"2"}, "cnn": {"5"}, "relu_cnn": {"0", "2", "5"}, "bn_cnn": {"0", "1", "4"}}[name]
     assert certified == expected
 
 

@@ -2,8 +2,8 @@
 
 Weights are doubled from PyTorch's init and labels are random, so the models sit far from a minimum
 and H − G is large: an estimator that confused G with H would be caught. ``mlp`` and ``cnn`` use
-smooth activations (tanh, GELU), where tr(H − G) ≠ 0; ``relu_cnn`` is piecewise linear, where
-tr(H − G) = 0 exactly (see ``empirical.curvature.gauss_newton``).
+smooth activations (tanh, GELU), where tr(H − G) ≠ 0; ``relu_cnn`` and ``bn_cnn`` (with eval-mode
+batch norm) are piecewise linear, where tr(H − G) = 0 exactly (see ``empirical.curvature.gauss_newton``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,14 @@ def problem(name: str) -> Problem:
     if name == "mlp":
         model = nn.Sequential(nn.Linear(6, 10), nn.Tanh(), nn.Linear(10, 4))
         x, classes = torch.randn(48, 6, generator=g), 4
+    elif name == "bn_cnn":  # conv, eval-mode batch norm with non-trivial statistics, ReLU, linear
+        bn = nn.BatchNorm1d(3)
+        bn.running_mean.uniform_(-0.5, 0.5, generator=g)
+        bn.running_var.uniform_(0.5, 2.0, generator=g)
+        bn.weight.data.uniform_(0.5, 1.5, generator=g)
+        bn.bias.data.uniform_(-0.2, 0.2, generator=g)
+        model = nn.Sequential(nn.Conv1d(2, 3, 3, stride=2), bn, nn.ReLU(), nn.Flatten(), nn.Linear(12, 3))
+        x, classes = torch.randn(48, 2, 10, generator=g), 3
     elif name in ("cnn", "relu_cnn"):
         act1, act2 = (nn.GELU(), nn.Tanh()) if name == "cnn" else (nn.ReLU(), nn.ReLU())
         model = nn.Sequential(
@@ -86,4 +94,5 @@ def problem(name: str) -> Problem:
 
 
 SMOOTH = ("mlp", "cnn")
-ALL = ("mlp", "cnn", "relu_cnn")
+ALL = ("mlp", "cnn", "relu_cnn", "bn_cnn")
+PIECEWISE_LINEAR = ("relu_cnn", "bn_cnn")

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from empirical.curvature import hessian_trace, layer_traces
-from tests.test_curvature_problems import ALL, SMOOTH, problem, one_thread  # noqa: F401 (autouse)
+from tests.test_curvature_problems import ALL, PIECEWISE_LINEAR, SMOOTH, problem, one_thread  # noqa: F401 (autouse)
 
 STOCHASTIC = ("gn", "hutchinson", "hutchpp", "xtrace")
 
@@ -74,9 +74,10 @@ def test_exact_when_the_budget_covers_the_dimension(method):
     assert est.value == pytest.approx(p.H.trace().item(), rel=1e-10)
 
 
-def test_gauss_newton_is_certified_exact_for_relu_networks():
+@pytest.mark.parametrize("name", PIECEWISE_LINEAR)
+def test_gauss_newton_is_certified_exact_for_relu_networks(name):
     # every residual block vanishes in a piecewise-linear net: one product per module shows it
-    p = problem("relu_cnn")
+    p = problem(name)
     est = hessian_trace(p.model, p.x, p.y, method="gn", generator=gen())
     assert est.exact and est.matvecs == 3  # three modules with parameters
     assert est.value == pytest.approx(p.H.trace().item(), rel=1e-12)
@@ -92,7 +93,8 @@ def test_only_the_last_layer_is_certified_in_a_smooth_network():
     est = hessian_trace(p.model, p.x, p.y, method="gn", min_matvecs=13, max_matvecs=13, generator=gen())
     assert not est.exact and est.matvecs == 13
     traces = layer_traces(p.model, p.x, p.y, method="gn", max_matvecs=40, generator=gen())
-    assert traces["5.weight"].se < 1e-12 and traces["0.weight"].se > 1e-6
+    assert traces["5.weight"].exact and traces["5.weight"].se < 1e-12
+    assert not traces["0.weight"].exact and traces["0.weight"].se > 1e-6
 
 
 def test_stops_at_the_target_relative_error():

@@ -14,9 +14,9 @@ control variate: tr(H Σ₁) = tr(G Σ₁) + tr((H − G) Σ₁), only the secon
 
 For networks that are piecewise linear in their parameters layer by layer (ReLU, max/avg pooling,
 convolutions, linear layers, batch norm in eval mode), the logits are affine in each layer's
-parameters, so every diagonal block of ∇²z_nc is zero and tr((H − G)Σ₁) = 0 exactly; the residual
-term then only adds noise of mean zero. With smooth activations (GELU, tanh, ...) it does not
-vanish, which is why it is estimated rather than assumed.
+parameters, so every diagonal block of ∇²z_nc is zero and tr((H − G)Σ₁) = 0 exactly. With smooth
+activations (GELU, tanh, ...) it does not vanish. Neither is assumed: ``certify.py`` checks each
+module's block, and the blocks it cannot certify zero are estimated.
 """
 
 from __future__ import annotations

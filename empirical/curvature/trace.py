@@ -62,7 +62,8 @@ class TraceEstimate:
 
     ``se`` covers the sampling error (Student-t corrected, see ``sequential.py``) and a rounding
     scale √P·eps·|value| (1e-5 relative in float32 for P = 8,010 parameters); ``exact`` is True
-    when there was no sampling error (exact diagonal, or every residual block certified zero).
+    when there was no sampling error (exact diagonal, residual blocks certified zero, or samples
+    that did not vary).
     For ``"gn"``, ``matvecs`` counts residual products; ``seconds`` includes the Gauss–Newton part.
     """
 
@@ -109,20 +110,20 @@ def _estimate(model, x, y, space, groups, *, kind, offsets, method, common, sket
         if method == "exact":
             diag = operator_diagonal(op.matmat, space.dim, device=space.device, dtype=space.dtype)
             values = offsets + block_sums(diag.unsqueeze(1), blocks)[0].cpu()
-            return values, torch.zeros_like(values), op.matvecs, True
+            return values, torch.zeros_like(values), op.matvecs
         if method == "hutchinson":
             r = hutchinson(op.matmat, space.dim, blocks=blocks, offsets=offsets, **common)
-            return r.values, r.ses, op.matvecs, r.exact
+            return r.values, r.ses, op.matvecs
         estimator = hutchpp if method == "hutchpp" else xtrace
         extra = {"sketch": sketch} if method == "hutchpp" else {}
         r = estimator(op.matmat, space.dim, offset=float(offsets[0]), **common, **extra)
-        return torch.tensor([r.value]), torch.tensor([r.se]), op.matvecs, r.exact
+        return torch.tensor([r.value], dtype=torch.float64), torch.tensor([r.se], dtype=torch.float64), op.matvecs
     finally:
         op.release()
 
 
 def _traces(model, x, y, space, groups, *, method, rel_se, abs_se, min_matvecs, max_matvecs, batch_size, sketch, generator):
-    """(values, ses, matvecs, exact) for each group of parameter names; model already in eval mode.
+    """(values, ses, matvecs) for each group of parameter names; model already in eval mode.
 
     ``gn``: exact tr(GΣ₁) per group, then residual blocks certified zero (``certify.py``), then
     Hutchinson on the residual restricted to the uncertified modules.
@@ -144,18 +145,18 @@ def _traces(model, x, y, space, groups, *, method, rel_se, abs_se, min_matvecs, 
     todo = [i for i, g in enumerate(live_groups) if g]
     values, ses = offsets.clone(), torch.zeros_like(offsets)
     if not todo:  # every residual block is zero: tr(HΣ₁) = tr(GΣ₁), exactly
-        return values, ses, used, True
+        return values, ses, used
     if used >= max_matvecs:  # no budget left to estimate the residual of the uncertified modules
         ses[todo] = math.inf
-        return values, ses, used, False
+        return values, ses, used
     common["max_matvecs"] = max_matvecs - used
     common["min_matvecs"] = min(min_matvecs, max_matvecs - used)
-    sub_values, sub_ses, matvecs, exact = _estimate(
+    sub_values, sub_ses, matvecs = _estimate(
         model, x, y, space.subset(live), [live_groups[i] for i in todo], kind="residual",
         offsets=offsets[todo], method="hutchinson", common=common, sketch=None, batch_size=batch_size,
     )  # fmt: skip
     values[todo], ses[todo] = sub_values, sub_ses
-    return values, ses, used + matvecs, exact
+    return values, ses, used + matvecs
 
 
 def _with_rounding(values: Tensor, ses: Tensor, space: ParameterSpace) -> Tensor:
@@ -192,11 +193,12 @@ def hessian_trace(
     if sketch is not None:
         checks.positive_int("sketch", sketch)
     with eval_mode(model):
-        values, ses, matvecs, exact = _traces(
+        values, ses, matvecs = _traces(
             model, x, y, space, [list(space.names)], method=method, rel_se=rel_se, abs_se=abs_se,
             min_matvecs=min_matvecs, max_matvecs=max_matvecs, batch_size=batch_size, sketch=sketch,
             generator=generator,
         )  # fmt: skip
+    exact = bool(ses[0] == 0)
     ses = _with_rounding(values, ses, space)
     return TraceEstimate(float(values[0]), float(ses[0]), matvecs, time.perf_counter() - start, method, exact)
 
@@ -227,13 +229,15 @@ def layer_traces(
     x, y, space = _prepare(model, x, y, scale, params, method, LAYER_METHODS, rel_se, abs_se,
                            min_matvecs, max_matvecs, batch_size, generator)  # fmt: skip
     with eval_mode(model):
-        values, ses, matvecs, exact = _traces(
+        values, ses, matvecs = _traces(
             model, x, y, space, [[n] for n in space.names], method=method, rel_se=rel_se, abs_se=abs_se,
             min_matvecs=min_matvecs, max_matvecs=max_matvecs, batch_size=batch_size, sketch=None,
             generator=generator,
         )  # fmt: skip
+    exact = (ses == 0).tolist()
     ses = _with_rounding(values, ses, space)
     seconds = time.perf_counter() - start
     return {
-        n: TraceEstimate(float(v), float(s), matvecs, seconds, method, exact) for n, v, s in zip(space.names, values, ses)
+        n: TraceEstimate(float(v), float(s), matvecs, seconds, method, e)
+        for n, v, s, e in zip(space.names, values, ses, exact)
     }
