@@ -453,7 +453,8 @@ def build(
         "by_lr": by_lr(cells),
         "breakdown": breakdown_rows(second, fourth),
         "variance": variance,
-        "variance_fit": level_fits([{**r, "measured": r["measured_std"], "predicted": r["predicted_std"]} for r in variance]),
+        "variance_fit": level_fits([{**r, "measured": r["measured_std"], "predicted": r["predicted_std"]}
+                                    for r in variance]),  # fmt: skip
         "spearman": spearman(cells, boot),
         "sweet_spot": sweet_spots(run_rows, cells, boot),
         "ci_requirement": ci_requirement(second),
@@ -518,7 +519,8 @@ def verdict(v: dict[str, Any]) -> list[str]:
     else:
         lines.append("Fourth order: the runs hold no fourth_moment_test; rerun the sweep to measure it.")
     if v["variance_fit"]:
-        lines.append(_order_sentence("Spread of ΔL (std)", v["variance_fit"]).replace("measured/predicted", "measured/predicted std"))
+        spread = _order_sentence("Spread of ΔL (std)", v["variance_fit"])
+        lines.append(spread.replace("measured/predicted", "measured/predicted std"))
     lines += _spearman_sentences(v["spearman"])
     spots = v["sweet_spot"]
     if spots:
@@ -542,7 +544,8 @@ def verdict(v: dict[str, Any]) -> list[str]:
         if math.isfinite(req["samples_needed_median_run"]):
             need += f", {req['samples_needed_median_run']:g} for the median run"
         lines.append(
-            f"Requirement ratio CI ≤ ±{CI_TARGET:g} at η ≤ {SMALL_NOISE:g}: {state} (widest ±{_r(req['max_half_width'])}, "
+            f"Requirement ratio CI ≤ ±{CI_TARGET:g} at η ≤ {SMALL_NOISE:g}: {state} "
+            f"(widest ±{_r(req['max_half_width'])}, "
             f"median ±{_r(req['median_half_width'])} with {req['samples_now']:g} samples; {need})."
         )
     if v.get("activation") in PIECEWISE_LINEAR:
@@ -630,22 +633,27 @@ def format_verdict(v: dict[str, Any]) -> str:
     levels = sorted({r["noise_level"] for r in rows})
     lrs = sorted({r["lr"] for r in rows})
     cell = {(r["lr"], r["noise_level"]): r for r in rows}
-    for key, title in (("second_order", "½η² tr(HΣ₁)"), ("fourth_order", "½η² tr(HΣ₁) + η⁴ E[D⁴L[v⁴]]/24")):
+    titles = (("second_order", "½η² tr(HΣ₁)"), ("fourth_order", "½η² tr(HΣ₁) + η⁴ E[D⁴L[v⁴]]/24"))
+    for key, title in titles:
         lines += ["", f"Measured / predicted ΔL, prediction {title}; seeds pooled:"]
         head = f"{'lr':>8} " + " ".join(f"{'η=' + format(e, 'g'):>12}" for e in levels)
         lines += [head, "-" * len(head)]
         for lr in lrs:
             cells = [_ratio_cell(cell[(lr, e)][key]) if (lr, e) in cell else "" for e in levels]
             lines.append(f"{lr:>8g} " + " ".join(f"{c:>12}" for c in cells))
-    lines += ["", "Across runs per level (measured vs predicted ΔL): median ratio, share of runs within 10% and with CI ∋ 1,"]
+    lines += ["", "Across runs per level (measured vs predicted ΔL): median ratio, share of runs within 10% and with"]
+    lines[-1] += " CI ∋ 1,"
     lines.append("log–log slope ± SE and R²:")
-    head = f"{'η':>6} {'runs':>4} | {'2nd: ratio':>10} {'≤10%':>5} {'CI∋1':>5} {'slope':>11} {'R²':>5} | {'4th: ratio':>10} {'≤10%':>5} {'CI∋1':>5}"
+    head = (f"{'η':>6} {'runs':>4} | {'2nd: ratio':>10} {'≤10%':>5} {'CI∋1':>5} {'slope':>11} {'R²':>5} |"
+            f" {'4th: ratio':>10} {'≤10%':>5} {'CI∋1':>5}")  # fmt: skip
     lines += [head, "-" * len(head)]
     fourth = {f["noise_level"]: f for f in v["fourth_order_fit"]}
     for f in v["second_order_fit"]:
         g = fourth.get(f["noise_level"])
         slope = f"{_r(f['loglog_slope'])}±{_r(f['loglog_slope_se'])}"
-        tail = f"{_r(g['median_ratio']):>10} {_pct(g['within_10pct_fraction']):>5} {_pct(g['ci_contains_1_fraction']):>5}" if g else f"{'—':>10}"
+        tail = f"{'—':>10}"
+        if g:
+            tail = f"{_r(g['median_ratio']):>10} {_pct(g['within_10pct_fraction']):>5} {_pct(g['ci_contains_1_fraction']):>5}"
         lines.append(
             f"{f['noise_level']:>6g} {f['runs']:>4} | {_r(f['median_ratio']):>10} {_pct(f['within_10pct_fraction']):>5}"
             f" {_pct(f['ci_contains_1_fraction']):>5} {slope:>11} {_r(f['loglog_r2']):>5} | {tail}"
@@ -658,12 +666,14 @@ def format_verdict(v: dict[str, Any]) -> str:
         lines.append("'CI': up to which the ratio's 95% CI still reaches the 10% band:")
         lines.append(f"{'lr':>8} {'2nd order':>18} {'2nd, CI':>18} {'4th order':>18} {'4th, CI':>18}")
         for lr, bs in sorted(per_lr.items()):
-            cols = ["/".join(_g(b[k]) for b in bs) for k in ("second_order", "second_order_ci", "fourth_order", "fourth_order_ci")]
+            keys = ("second_order", "second_order_ci", "fourth_order", "fourth_order_ci")
+            cols = ["/".join(_g(b[k]) for b in bs) for k in keys]
             lines.append(f"{lr:>8g} " + " ".join(f"{c:>18}" for c in cols))
     if v["variance_fit"]:
         lines += ["", "Spread of ΔL across draws, measured std / predicted √(η²gᵀΣ₁g + ½η⁴tr((HΣ₁)²)):"]
         lines.append("  " + "  ".join(
-            f"η={f['noise_level']:g}: {_r(f['median_ratio'])} (CI∋1 {_pct(f['ci_contains_1_fraction'])})" for f in v["variance_fit"]
+            f"η={f['noise_level']:g}: {_r(f['median_ratio'])} (CI∋1 {_pct(f['ci_contains_1_fraction'])})"
+            for f in v["variance_fit"]
         ))  # fmt: skip
     if v["spearman"]:
         lines += ["", "Spearman ρ across learning rates [bootstrap 95% CI over seeds]:"]
@@ -681,11 +691,13 @@ def format_verdict(v: dict[str, Any]) -> str:
     if v["sweet_spot"]:
         lines += ["", "Sweet spot (lr): predicted, measured; how often predicted = measured / within one grid step"]
         lines.append("(bootstrap over seeds; per single seed):")
-        head = f"{'η':>6} {'predicted':>9} {'min loss':>8} {'max acc':>8} {'loss: =':>8} {'±1':>5} {'seed =':>7} {'acc: =':>7} {'±1':>5} {'seed =':>7}"
+        head = (f"{'η':>6} {'predicted':>9} {'min loss':>8} {'max acc':>8} {'loss: =':>8} {'±1':>5} {'seed =':>7}"
+                f" {'acc: =':>7} {'±1':>5} {'seed =':>7}")  # fmt: skip
         lines += [head, "-" * len(head)]
         for s in v["sweet_spot"]:
             lines.append(
-                f"{s['noise_level']:>6g} {_g(s['predicted_lr']):>9} {_g(s['measured_lr_loss']):>8} {_g(s['measured_lr_acc']):>8}"
+                f"{s['noise_level']:>6g} {_g(s['predicted_lr']):>9} {_g(s['measured_lr_loss']):>8}"
+                f" {_g(s['measured_lr_acc']):>8}"
                 f" {_pct(s['bootstrap_coincide_loss']):>8} {_pct(s['bootstrap_within_one_step_loss']):>5}"
                 f" {_pct(s['seeds_coincide_loss']):>7} {_pct(s['bootstrap_coincide_acc']):>7}"
                 f" {_pct(s['bootstrap_within_one_step_acc']):>5} {_pct(s['seeds_coincide_acc']):>7}"
@@ -753,7 +765,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a results folder (e.g. results/default)")
     p.add_argument("--json", metavar="PATH", help="also write the verification as JSON to PATH ('-': stdout, no table)")
-    p.add_argument("--bootstrap", type=int, default=BOOTSTRAP, help=f"bootstrap replicates over seeds (default {BOOTSTRAP})")
+    p.add_argument(
+        "--bootstrap", type=int, default=BOOTSTRAP, help=f"bootstrap replicates over seeds (default {BOOTSTRAP})"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
     return p
 
