@@ -93,7 +93,7 @@ _DEFAULT = dict(
     seeds=(0, 1, 2),
     epochs=20,
     noise_levels=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
-    samples=64,
+    samples=352,  # measured: the ratio's 95% CI at η ≤ 0.05 within ±0.1 for every trained run
     curvature_samples=2000,
 )
 

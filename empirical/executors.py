@@ -68,6 +68,18 @@ def check(executor: str, jobs: int, config: SweepConfig) -> None:
         )
 
 
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGKILL when the sweep process dies, so a killed sweep leaves no orphan
+    still writing into the results folder."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: workers finish their run and exit
+        pass
+
+
 def _execute(config: SweepConfig, lr: float, seed: int, out: str, device: str) -> dict[str, Any]:
     from empirical import run
 
@@ -94,7 +106,10 @@ def execute_all(
             on_done(_execute(config, lr, seed, str(out), device))
         return []
     if executor == "processes":
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        workers = min(jobs, len(tasks))
+        if workers == 0:
+            return []
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
             futures = [pool.submit(_execute, config, lr, seed, str(out), device) for lr, seed in tasks]
             for future in as_completed(futures):
                 on_done(future.result())

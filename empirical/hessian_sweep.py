@@ -62,8 +62,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="results folder (default: results/<preset>)")
     p.add_argument("--overwrite", action="store_true", help="delete an existing results folder made with another config")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (default: cpu)")
-    p.add_argument("--executor", default="serial", help="serial (default), processes (local, parallel) or slurm")
-    p.add_argument("--jobs", type=int, default=2, help="parallel processes for --executor processes (default: 2)")
+    p.add_argument(
+        "--executor", help="serial, processes (parallel local processes) or slurm (default: processes on the CPU, "
+        "serial on a GPU)"
+    )  # fmt: skip
+    p.add_argument("--jobs", type=int, help="parallel processes for --executor processes (default: cores / cpu_threads)")
     p.add_argument("--dry-run", action="store_true", help="show what would run or be submitted, run nothing")
     p.add_argument("--estimate", action="store_true", help="time a short slice on --device and print the expected cost")
     g = p.add_argument_group("config overrides")
@@ -114,11 +117,13 @@ def _main(argv: list[str] | None) -> int:
     )
     device = _check_device(args.device, here=args.executor != "slurm" or args.estimate)
     slurm = executors.SlurmOptions.from_table(cfg.read_toml(args.config, "slurm") if args.config else {})
-    executors.check(args.executor, args.jobs, config)
+    executor = args.executor or ("processes" if device == "cpu" else "serial")
+    jobs = args.jobs if args.jobs is not None else max(1, executors.cpu_count() // config.cpu_threads)
+    executors.check(executor, jobs, config)
     out = Path(args.out if args.out else f"results/{config.preset}")
     if args.estimate:
         runs = len(config.lrs) * len(config.seeds)
-        parallel = {"serial": 1, "processes": args.jobs, "slurm": min(runs, slurm.array_parallelism)}[args.executor]
+        parallel = {"serial": 1, "processes": jobs, "slurm": min(runs, slurm.array_parallelism)}[executor]
         print(estimate.report(config, device, estimate.measure(config, device), runs, parallel))
         return 0
 
@@ -131,7 +136,7 @@ def _main(argv: list[str] | None) -> int:
         results.load_run(out / "runs" / run_id)  # an unreadable checkpoint stops here, naming it
     pending = [(lr, s) for lr in config.lrs for s in config.seeds if config.run_id(lr, s) not in finished]
     if args.dry_run:
-        print(executors.describe(pending, config, out, args.executor, args.jobs, slurm))
+        print(executors.describe(pending, config, out, executor, jobs, slurm))
         return 0
     total = len(config.lrs) * len(config.seeds)
     print(f"{out}: {total} runs, {total - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
@@ -142,7 +147,7 @@ def _main(argv: list[str] | None) -> int:
             bar.update()
             _assemble(out, config)
 
-        failures = executors.execute_all(pending, config, out, device, args.executor, args.jobs, done, slurm)
+        failures = executors.execute_all(pending, config, out, device, executor, jobs, done, slurm)
     table = _assemble(out, config)
     print(table)
     print(f"\nResults in {out}/ (runs.csv, noise.csv, summary.json)")
@@ -224,14 +229,15 @@ def _check_device(device: str, here: bool) -> str:
 
 def _run_line(record: dict[str, Any]) -> str:
     m = record["metrics"]
-    line = f"lr={record['lr']:g} seed={record['seed']} {record['status']:<8} test_acc={m['test_acc']:.3f}"
+    status = record["status"] + (f" ({m['failure']})" if m.get("failure") else "")
+    line = f"lr={record['lr']:g} seed={record['seed']} {status:<8} test_acc={m['test_acc']:.3f}"
     if record["status"] == "ok":
         line += (
             f" tr(H)={m['hessian_trace_test']:.4g}±{m['hessian_trace_test_se']:.2g}"
             f" tr(HΣ₁)={m['noise_trace_test']:.4g}±{m['noise_trace_test_se']:.2g}"
             f" λmax={m['lambda_max_train']:.4g}"
         )
-    seconds = sum(m.get(k) or 0.0 for k in ("train_seconds", "curvature_seconds", "noise_seconds"))
+    seconds = sum(v or 0.0 for k, v in m.items() if k.endswith("_seconds"))
     return line + f" ({seconds:.1f} s)"
 
 

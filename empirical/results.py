@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 RUNS_COLUMNS = (
-    "run_id", "lr", "seed", "status", "epochs", "train_loss", "train_acc", "test_loss", "test_acc",
+    "run_id", "lr", "seed", "status", "failure", "epochs", "train_loss", "train_acc", "test_loss", "test_acc",
     "hessian_trace_train", "hessian_trace_train_se", "hessian_trace_test", "hessian_trace_test_se",
     "noise_trace_test", "noise_trace_test_se", "lambda_max_train", "lambda_max_residual",
     "stability_bound", "weight_norm", "train_seconds", "curvature_seconds", "noise_seconds",

@@ -68,12 +68,13 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     results.save_model(run_dir / "model.pt", model)
     train_loss, train_acc = evaluate.loss_and_accuracy(model, xtr, ytr, config.eval_batch_size)
     test_loss, test_acc = evaluate.loss_and_accuracy(model, xte, yte, config.eval_batch_size)
-    status = fit.status if all(math.isfinite(v) for v in (train_loss, test_loss)) else "diverged"
+    failure = failure_of(fit, train_loss, test_loss, y_train)
+    status = "ok" if failure is None else "diverged"
 
     names = noise.targets(model, config.noise_scope)
     scales = noise.scale(model, config.noise_model, names)
     metrics: dict[str, Any] = {
-        "run_id": run_id, "lr": lr, "seed": seed, "status": status, "epochs": fit.epochs,
+        "run_id": run_id, "lr": lr, "seed": seed, "status": status, "failure": failure, "epochs": fit.epochs,
         "train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc,
         "stability_bound": float(predict.stability_bound(lr, config.momentum)),
         "weight_norm": math.sqrt(sum(float(p.detach().pow(2).sum()) for n, p in model.named_parameters() if n in names)),
@@ -126,6 +127,32 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     }
     results.write_json(run_dir / "run.json", record)
     return record
+
+
+COLLAPSE_MARGIN = 0.01  # nats
+
+
+def label_entropy(y: Tensor) -> float:
+    """Entropy of the label frequencies (nats): the mean cross-entropy of the best constant predictor."""
+    p = torch.bincount(y).double() / len(y)
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+def failure_of(fit: TrainResult, train_loss: float, test_loss: float, y_train: Tensor) -> str | None:
+    """Why a run counts as diverged, or None if it trained.
+
+    ``nonfinite`` or ``exploded`` come from training; ``collapsed``: the final train loss is within
+    ``COLLAPSE_MARGIN`` of the best constant predictor's, a dead network (its trivial robustness to
+    noise would otherwise count as a result).
+    """
+    if fit.failure is not None:
+        return fit.failure
+    if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+        return "nonfinite"
+    if train_loss >= label_entropy(y_train) - COLLAPSE_MARGIN:
+        return "collapsed"
+    return None
 
 
 def train_model(model: torch.nn.Module, config: SweepConfig, lr: float, seed: int, x: Tensor, y: Tensor) -> TrainResult:

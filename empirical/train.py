@@ -20,6 +20,7 @@ class TrainResult:
     """Outcome of :func:`train`: ``status`` is ``"ok"`` or ``"diverged"``; losses are mean cross-entropy."""
 
     status: str
+    failure: str | None  # "nonfinite" or "exploded" when diverged
     epochs: int  # epochs completed
     epoch_losses: tuple[float, ...]
     seconds: float
@@ -45,7 +46,7 @@ def train(
     model.train()
     start = time.perf_counter()
     epoch_losses: list[float] = []
-    status = "ok"
+    failure: str | None = None
     for _ in range(epochs):
         order = torch.randperm(len(y), generator=generator).to(x.device)
         total, finite = 0.0, True
@@ -59,12 +60,13 @@ def train(
             loss.backward()
             optimizer.step()
             total += loss.item() * len(idx)
-        if not finite:
-            status = "diverged"
+        if not finite or not math.isfinite(total):
+            failure = "nonfinite"
             break
         epoch_losses.append(total / len(y))
-        if epoch_losses[-1] > divergence_factor * epoch_losses[0] or not math.isfinite(epoch_losses[-1]):
-            status = "diverged"
+        if epoch_losses[-1] > divergence_factor * epoch_losses[0]:
+            failure = "exploded"
             break
     model.eval()
-    return TrainResult(status, len(epoch_losses), tuple(epoch_losses), time.perf_counter() - start)
+    status = "ok" if failure is None else "diverged"
+    return TrainResult(status, failure, len(epoch_losses), tuple(epoch_losses), time.perf_counter() - start)

@@ -37,5 +37,5 @@ def test_training_reduces_the_loss_and_is_reproducible():
 
 def test_huge_learning_rate_is_recorded_as_diverged_and_stops_early():
     result = _fit(_model(0), 1e4, epochs=50)
-    assert result.status == "diverged"
+    assert result.status == "diverged" and result.failure in ("nonfinite", "exploded")
     assert result.epochs < 50
