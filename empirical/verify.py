@@ -59,7 +59,7 @@ BOOTSTRAP = 2000
 PIECEWISE_LINEAR = ("relu",)
 CURVATURES = {"trace": "hessian_trace_test", "noise_trace": "noise_trace_test"}
 TARGETS = ("delta_loss", "acc_drop")
-_TEXT_COLUMNS = ("run_id", "status", "noise_model")
+_TEXT_COLUMNS = ("run_id", "status", "failure", "noise_model")
 
 
 class VerifyError(ValueError):

@@ -51,7 +51,7 @@ def write_results(
             base = {"run_id": run_id, "lr": lr, "seed": seed}
             bound = 2 * (1 + MOMENTUM) / lr
             if (lr, seed) in diverged:
-                runs.append({**base, "status": "diverged", "epochs": 1, "stability_bound": bound, "train_seconds": 0.1})
+                runs.append({**base, "status": "diverged", "failure": "exploded", "epochs": 1, "stability_bound": bound, "train_seconds": 0.1})
                 noise += [{**base, "noise_model": "layer-relative", "noise_level": eta} for eta in LEVELS]
                 continue
             acc = 0.85 - 0.08 * (math.log10(lr) + 1.5) ** 2 + 0.01 * rng.standard_normal()

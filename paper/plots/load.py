@@ -26,7 +26,7 @@ NOISE_COLUMNS = ("run_id", "lr", "seed", "noise_level", "delta_loss", "delta_los
 #: Keys of the per-(run, level) rows of ``verification["second_order"]`` and ``["fourth_order"]``.
 ORDER_KEYS = ("lr", "seed", "noise_level", "measured", "measured_se", "predicted", "predicted_se")
 SWEET_SPOT_KEYS = ("noise_level", "measured_lr_acc", "measured_lr_loss", "predicted_lr")
-_TEXT = {"run_id", "status", "noise_model", "curvature", "target"}
+_TEXT = {"run_id", "status", "failure", "noise_model", "curvature", "target"}
 
 
 class ResultsError(ValueError):
