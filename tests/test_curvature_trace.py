@@ -147,3 +147,35 @@ def test_leaves_the_model_in_its_mode_and_works_under_no_grad():
         est = hessian_trace(model, p.x, p.y, method="exact", generator=gen())
     assert model.training
     assert est.value == pytest.approx(p.H.trace().item(), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_a_wrong_certificate_fails_the_check(name, monkeypatch):
+    # if every residual block were wrongly declared zero, gn would return tr(G) "exactly": caught
+    from empirical.curvature import trace
+
+    p = problem(name)
+    everything = lambda model, x, y, space, **_: (set(space.modules()), 0)  # noqa: E731
+    monkeypatch.setattr(trace, "certified_zero_modules", everything)
+    est = hessian_trace(p.model, p.x, p.y, method="gn", generator=gen())
+    assert est.exact and est.value == pytest.approx(p.G.trace().item(), rel=1e-10)
+    assert not within(est, p.H.trace().item())
+
+
+def test_gn_deflates_the_residual_when_far_from_its_target(monkeypatch):
+    from empirical.curvature import trace
+
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["sketch"])
+        return real(*args, **kwargs)
+
+    real = trace.hutchpp
+    monkeypatch.setattr(trace, "hutchpp", spy)
+    p = problem("mlp")
+    loose = hessian_trace(p.model, p.x, p.y, rel_se=0.2, max_matvecs=80, generator=gen())
+    assert not calls and not loose.exact
+    tight = hessian_trace(p.model, p.x, p.y, rel_se=0.01, max_matvecs=200, generator=gen())
+    assert len(calls) == 1 and 8 <= calls[0] <= 64
+    assert within(tight, p.H.trace().item()) and tight.matvecs <= 200

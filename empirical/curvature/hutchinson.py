@@ -58,21 +58,27 @@ def hutchinson(
     device: torch.device,
     dtype: torch.dtype,
     exact_if_cheaper: bool = True,
+    switch: Callable[[int, float], sequential.MeanResult] | None = None,
+    switch_cost: int | None = None,
 ) -> sequential.MeanResult:
     """offsets_b + tr(A_bb) for each block b, with standard errors (``MeanResult``).
 
     ``matmat`` maps (dim, k) to (dim, k). When sampling is projected to need more products than
-    ``dim`` (the cost of the exact diagonal) and the budget allows, the exact diagonal is used.
+    ``dim`` (the cost of the exact diagonal) and the budget allows, the exact diagonal is used,
+    unless another ``switch`` is given (see ``sequential.run``).
     """
 
     def draw(k: int) -> Tensor:
         V = rademacher(dim, k, generator, device=device, dtype=dtype)
         return block_sums(V * matmat(V), blocks)
 
-    def exact() -> Tensor:
+    def exact(used: int, needed: float) -> sequential.MeanResult:
         diag = operator_diagonal(matmat, dim, device=device, dtype=dtype)
-        return offsets.double() + block_sums(diag.unsqueeze(1), blocks)[0].cpu()
+        values = offsets.double() + block_sums(diag.unsqueeze(1), blocks)[0].cpu()
+        return sequential.MeanResult(values, torch.zeros_like(values), used, exact=True)
 
+    if switch is None and exact_if_cheaper:
+        switch, switch_cost = exact, dim
     return sequential.run(
         draw,
         offsets=offsets,
@@ -80,6 +86,6 @@ def hutchinson(
         abs_se=abs_se,
         min_samples=min_matvecs,
         max_samples=max_matvecs,
-        exact=exact if exact_if_cheaper else None,
-        exact_cost=dim,
+        switch=switch,
+        switch_cost=switch_cost,
     )

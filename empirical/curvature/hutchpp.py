@@ -85,8 +85,9 @@ def hutchpp(
         W = G - Q @ (Q.T @ G)
         return (W * matmat(W.to(dtype)).double()).sum(0, keepdim=True).T  # (k, 1)
 
-    def exact() -> Tensor:
-        return torch.tensor([offset]).double() + operator_diagonal(matmat, dim, device=device, dtype=dtype).sum().cpu()
+    def exact(used: int, needed: float) -> sequential.MeanResult:
+        total = offset + float(operator_diagonal(matmat, dim, device=device, dtype=dtype).sum())
+        return sequential.MeanResult(torch.tensor([total]), torch.zeros(1), used, exact=True)
 
     result = sequential.run(
         draw,
@@ -95,7 +96,7 @@ def hutchpp(
         abs_se=abs_se,
         min_samples=min_matvecs,
         max_samples=max_matvecs - 2 * s,
-        exact=exact,
-        exact_cost=dim,
+        switch=exact,
+        switch_cost=dim,
     )
     return ScalarResult(float(result.values[0]), float(result.ses[0]), result.exact)

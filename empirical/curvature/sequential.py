@@ -60,19 +60,20 @@ def run(
     min_samples: int,
     max_samples: int,
     max_round: int = 64,
-    exact: Callable[[], Tensor] | None = None,
-    exact_cost: int | None = None,
+    switch: Callable[[int, float], MeanResult] | None = None,
+    switch_cost: int | None = None,
 ) -> MeanResult:
     """Draw rounds of samples (``draw(k)`` -> (k, B)) until the se target or the budget is met.
 
-    If ``exact`` is given and the projected number of samples still needed exceeds ``exact_cost``
-    (and the budget allows it), the remaining work is done exactly instead: ``exact()`` returns the
-    full values (B,), reported with se = 0.
+    ``switch`` is a better method for long runs (the exact diagonal, or Hutch++): once the
+    projected number of samples still needed reaches ``switch_cost`` (and ``switch_cost`` more fit
+    the budget), ``switch(n, needed)`` is returned instead, with the n samples drawn so far
+    discarded. ``switch_cost <= min_samples`` switches before sampling.
     """
     offsets = offsets.double()
     min_samples = min(min_samples, max_samples)
-    if exact is not None and exact_cost is not None and exact_cost <= min(min_samples, max_samples):
-        return MeanResult(exact().double().cpu(), torch.zeros_like(offsets), 0, exact=True)
+    if switch is not None and switch_cost is not None and switch_cost <= min_samples:
+        return switch(0, math.inf)
     chunks: list[Tensor] = []
     n, want = 0, max(min_samples, 2) if max_samples >= 2 else 1
     while True:
@@ -93,7 +94,7 @@ def run(
         # samples needed so that every block meets its target, if the variance holds
         ratio = float(torch.max((se / target.clamp(min=1e-300)) ** 2)) if bool((target > 0).all()) else math.inf
         needed = n * ratio if math.isfinite(ratio) else math.inf
-        if exact is not None and exact_cost is not None and needed - n >= exact_cost and n + exact_cost <= max_samples:
-            return MeanResult(exact().double().cpu(), torch.zeros_like(offsets), n, exact=True)
+        if switch is not None and switch_cost is not None and needed - n >= switch_cost and n + switch_cost <= max_samples:
+            return switch(n, needed)
         want = int(min(max(math.ceil(1.1 * needed), n + 1), 2 * n, max_samples))
     return MeanResult(values, se, n)

@@ -11,8 +11,9 @@ Methods (``method=``):
 - ``"gn"`` (default): tr(GΣ₁) exactly from per-sample logit Jacobians (``gauss_newton.py``) plus
   tr((H − G)Σ₁): modules whose residual block is certified zero contribute exactly 0
   (``certify.py``; all of them in a ReLU network, which makes the result exact), the others are
-  estimated by Hutchinson on the residual operator (``hvp.py``, kind ``"residual"``). The standard
-  error is that of the residual estimate, the only random term. Near a minimum H − G is small, so
+  estimated by Hutchinson on the residual operator (``hvp.py``, kind ``"residual"``), or Hutch++
+  when Hutchinson would need many more products. The standard error is that of the residual
+  estimate, the only random term. Near a minimum H − G is small, so
   this needs far fewer products than estimating tr(H) directly.
 - ``"hutchinson"``, ``"hutchpp"``, ``"xtrace"``: the classical estimators on H itself.
 - ``"exact"``: the diagonal of H by ``dim`` unit-vector products (small models).
@@ -48,11 +49,14 @@ from empirical.curvature.exact import operator_diagonal
 from empirical.curvature.gauss_newton import gauss_newton_diagonal
 from empirical.curvature.hutchinson import block_sums, hutchinson
 from empirical.curvature.hutchpp import hutchpp
+from empirical.curvature.sequential import MeanResult
 from empirical.curvature.hvp import SplitHessian
 from empirical.curvature.space import ParameterSpace
 from empirical.curvature.xtrace import xtrace
 
 METHODS = ("gn", "hutchinson", "hutchpp", "xtrace", "exact")
+# gn's residual switches from Hutchinson to Hutch++ when this many more samples are projected
+DEFLATE_AFTER = 64
 LAYER_METHODS = ("gn", "hutchinson", "exact")
 
 
@@ -126,7 +130,8 @@ def _traces(model, x, y, space, groups, *, method, rel_se, abs_se, min_matvecs, 
     """(values, ses, matvecs) for each group of parameter names; model already in eval mode.
 
     ``gn``: exact tr(GΣ₁) per group, then residual blocks certified zero (``certify.py``), then
-    Hutchinson on the residual restricted to the uncertified modules.
+    Hutchinson on the residual restricted to the uncertified modules, switching to Hutch++ for a
+    single trace that would need more than ``DEFLATE_AFTER`` further samples.
     """
     common = dict(rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
                   generator=generator, device=space.device, dtype=space.dtype)  # fmt: skip
@@ -149,14 +154,43 @@ def _traces(model, x, y, space, groups, *, method, rel_se, abs_se, min_matvecs, 
     if used >= max_matvecs:  # no budget left to estimate the residual of the uncertified modules
         ses[todo] = math.inf
         return values, ses, used
-    common["max_matvecs"] = max_matvecs - used
-    common["min_matvecs"] = min(min_matvecs, max_matvecs - used)
-    sub_values, sub_ses, matvecs = _estimate(
-        model, x, y, space.subset(live), [live_groups[i] for i in todo], kind="residual",
-        offsets=offsets[todo], method="hutchinson", common=common, sketch=None, batch_size=batch_size,
-    )  # fmt: skip
+    budget = max_matvecs - used
+    common.update(max_matvecs=budget, min_matvecs=min(min_matvecs, budget))
+    sub = space.subset(live)
+    op = SplitHessian(model, x, y, sub, kind="residual", batch_size=batch_size)
+    try:
+        switch = None
+        if len(todo) == 1:  # one trace: deflate the residual (Hutch++) if Hutchinson has far to go
+            switch = _deflation(op, sub.dim, float(offsets[todo[0]]), common, budget)
+        r = hutchinson(op.matmat, sub.dim, blocks=[sub.slice_of(live_groups[i]) for i in todo],
+                       offsets=offsets[todo], switch=switch, switch_cost=DEFLATE_AFTER if switch else None,
+                       **common)  # fmt: skip
+    finally:
+        op.release()
+    sub_values, sub_ses, matvecs = r.values, r.ses, op.matvecs
     values[todo], ses[todo] = sub_values, sub_ses
     return values, ses, used + matvecs
+
+
+def _deflation(op: SplitHessian, dim: int, offset: float, common: dict, budget: int):
+    """Switch for the residual Hutchinson run: Hutch++ with a sketch of √(samples needed).
+
+    Deflation costs 2s products and pays when the residual has dominant directions (far from a
+    minimum, with smooth activations: measured 5–10× less variance on a GELU CNN at lr 0.2); with
+    s = √needed its overhead is at most 2/√needed, 25% at the switch point (``DEFLATE_AFTER``).
+    """
+
+    def switch(used: int, needed: float) -> MeanResult:
+        left = budget - used
+        s = int(min(max(8, round(math.sqrt(needed))), 64, dim - 1, (left - common["min_matvecs"]) // 2))
+        if s < 1:
+            s = 1
+        options = {**common, "max_matvecs": left, "min_matvecs": min(common["min_matvecs"], left - 2 * s)}
+        r = hutchpp(op.matmat, dim, offset=offset, sketch=s, **options)
+        return MeanResult(torch.tensor([r.value], dtype=torch.float64), torch.tensor([r.se], dtype=torch.float64),
+                          used, r.exact)  # fmt: skip
+
+    return switch
 
 
 def _with_rounding(values: Tensor, ses: Tensor, space: ParameterSpace) -> Tensor:
