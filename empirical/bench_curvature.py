@@ -13,7 +13,7 @@ machine slows every method alike):
 Reference: the exact trace from BackPACK's DiagHessian (exact Hessian diagonal by second-order
 backpropagation, Dangel et al. 2020) on a float64 copy of the model; where BackPACK lacks a layer
 (GELU, batch norm), the exact diagonal by unit-vector products in float64 (up to 10,000
-parameters), else a long float64 ``gn`` run at 1/10 of the target error; the JSON says which.
+parameters); the JSON says which.
 Checkpoints: the preset's model trained on the spot at a low, middle and high learning rate.
 
 Outputs per checkpoint and method: products (matvecs), wall seconds (median), rms relative error
@@ -42,9 +42,12 @@ from torch import Tensor, nn
 from empirical import config as cfg
 from empirical import models, noise, run
 from empirical.curvature import hessian_trace
+from empirical.curvature.exact import operator_diagonal
+from empirical.curvature.hvp import SplitHessian
+from empirical.curvature.space import ParameterSpace
 
 OURS = ("gn", "hutchinson", "hutchpp", "xtrace")
-EXACT_DIM = 10_000  # without BackPACK, the reference is the exact diagonal up to this many parameters
+EXACT_DIM = 10_000  # without BackPACK, the reference is the exact diagonal by products up to this size
 
 
 def _synchronize(device: torch.device) -> None:
@@ -61,39 +64,51 @@ def timed(fn: Callable[[], Any], device: torch.device) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
-def reference_trace(
-    model: nn.Module, x: Tensor, y: Tensor, scale: dict[str, Tensor] | None = None, *, target: float = 0.01
-) -> tuple[float, str]:
-    """Exact tr(H) (or tr(HΣ₁)) in float64 by BackPACK's DiagHessian; a long float64 gn run otherwise."""
+def reference_diagonal(model: nn.Module, x: Tensor, y: Tensor, *, chunk: int = 100) -> tuple[dict[str, Tensor], str]:
+    """The exact Hessian diagonal per parameter (float64) and how it was computed.
+
+    BackPACK's DiagHessian on a float64 copy, ``chunk`` samples at a time (its memory grows fast
+    with the batch for smooth activations), weighted by chunk size; where BackPACK lacks a layer,
+    unit-vector products in float64 (up to ``EXACT_DIM`` parameters).
+    """
     m64 = copy.deepcopy(model).double().eval()
     x64 = x.double()
     try:
         from backpack import backpack, extend
         from backpack.extensions import DiagHessian
 
-        extended = extend(m64)
-        loss = extend(nn.CrossEntropyLoss())(extended(x64), y)
-        with warnings.catch_warnings(), backpack(DiagHessian()):
-            warnings.simplefilter("ignore")
-            loss.backward()
-        total = 0.0
-        for name, p in extended.named_parameters():
-            diag = p.diag_h.double()
-            if scale is not None:
-                diag = diag * scale[name].double().to(diag.device).square() if name in scale else 0 * diag
-            total += float(diag.sum())
-        return total, "exact: BackPACK DiagHessian (second-order backpropagation), float64"
-    except Exception as err:  # BackPACK lacks a layer: exact diagonal by products, or a long estimate
+        extended, criterion = extend(m64), extend(nn.CrossEntropyLoss())
+        diag = {n: torch.zeros_like(p) for n, p in extended.named_parameters()}
+        for start in range(0, len(y), chunk):
+            xb, yb = x64[start : start + chunk], y[start : start + chunk]
+            extended.zero_grad()
+            loss = criterion(extended(xb), yb)
+            with warnings.catch_warnings(), backpack(DiagHessian()):
+                warnings.simplefilter("ignore")
+                loss.backward()
+            for n, p in extended.named_parameters():
+                diag[n] += p.diag_h.detach() * (len(yb) / len(y))
+        return diag, "exact: BackPACK DiagHessian (second-order backpropagation), float64"
+    except Exception as err:  # BackPACK lacks a layer
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:120]
-        scale64 = None if scale is None else {n: s.double() for n, s in scale.items()}
-        m64 = copy.deepcopy(model).double().eval()
-        dim = sum(p.numel() for n, p in m64.named_parameters() if scale is None or n in scale)
-        method = "exact" if dim <= EXACT_DIM else "gn"
-        est = hessian_trace(m64, x64, y, scale=scale64, method=method, rel_se=target / 10, max_matvecs=50_000,
-                            batch_size=len(y), generator=torch.Generator().manual_seed(12345))  # fmt: skip
-        if method == "exact":
-            return est.value, f"exact: Hessian diagonal by {est.matvecs} unit-vector products, float64 (BackPACK: {reason})"
-        return est.value, f"gn, float64, rel se {est.se / abs(est.value):.1e} (BackPACK unavailable: {reason})"
+    m64 = copy.deepcopy(model).double().eval()
+    names = [n for n, p in m64.named_parameters() if p.requires_grad]
+    space = ParameterSpace.build(m64, names, None)
+    if space.dim > EXACT_DIM:
+        raise RuntimeError(f"no exact reference for {space.dim} parameters without BackPACK ({reason})")
+    op = SplitHessian(m64, x64, y, space, kind="hessian", batch_size=len(y))
+    with torch.enable_grad():
+        flat = operator_diagonal(op.matmat, space.dim, device=space.device, dtype=space.dtype)
+    op.release()
+    diag = {n: flat[b].view_as(p) for (n, b), p in zip(space.blocks().items(), space.params)}
+    return diag, f"exact: Hessian diagonal by {space.dim} unit-vector products, float64 (BackPACK: {reason})"
+
+
+def weighted_trace(diag: dict[str, Tensor], scale: dict[str, Tensor] | None = None) -> float:
+    """Σ diag (tr H), or Σ scale² · diag over the scaled parameters (tr HΣ₁)."""
+    if scale is None:
+        return float(sum(d.sum() for d in diag.values()))
+    return float(sum((diag[n] * s.double().to(diag[n].device).square()).sum() for n, s in scale.items()))
 
 
 def pyhessian_trace(model: nn.Module, x: Tensor, y: Tensor, *, max_iter: int | None, seed: int, cuda: bool) -> list[float]:
@@ -156,10 +171,11 @@ def benchmark(
     for checkpoint, lr, model in checkpoints:
         model = model.to(device).eval()
         scale = scale_fn(model) if scale_fn is not None else None
-        ref, how = reference_trace(model, x, y, target=target)
+        diag, how = reference_diagonal(model, x, y)
+        ref = weighted_trace(diag)
         entry = {"checkpoint": checkpoint, "lr": lr, "trace": ref, "method": how}
         if scale is not None:
-            entry["noise_trace"], entry["noise_trace_method"] = reference_trace(model, x, y, scale, target=target)
+            entry["noise_trace"] = weighted_trace(diag, scale)
         references.append(entry)
         samples = pyhessian_trace(model, x, y, max_iter=pilot, seed=10_000, cuda=cuda)
         per_probe = statistics.stdev(samples) / abs(ref)
