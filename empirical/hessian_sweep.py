@@ -191,6 +191,8 @@ def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device:
         if not overwrite:
             raise UsageError(f"{out} exists and is not a results folder; choose another --out or pass --overwrite")
         shutil.rmtree(out)
+    if out.exists():
+        results.remove_temporaries(out)  # table writes cut short by a kill
     results.write_json(existing, {"sweep": config.to_dict(), "environment": _environment(), "device": device})
 
 

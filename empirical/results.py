@@ -53,6 +53,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def remove_temporaries(folder: Path) -> None:
+    """Delete the temporary files that a write killed mid-way left in ``folder`` (not recursive)."""
+    for path in folder.glob(".*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write; NaN/inf become ``null`` so the file is strict JSON."""
     atomic_write_bytes(path, (json.dumps(_strict(obj), indent=2) + "\n").encode())

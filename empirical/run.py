@@ -57,6 +57,8 @@ def execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str = 
 def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) -> dict[str, Any]:
     run_id = config.run_id(lr, seed)
     run_dir = out / "runs" / run_id
+    if run_dir.exists():
+        results.remove_temporaries(run_dir)  # left by an earlier attempt that was killed
     x_train, y_train = load_split(config, "train")
     x_test, y_test = load_split(config, "test")
     num_classes = data.NUM_CLASSES[config.dataset]

@@ -92,6 +92,18 @@ def test_killed_sweep_resumes_to_the_same_results(tiny_config, tmp_path):
     assert not list(killed.rglob("*.tmp"))
 
 
+def test_temporaries_of_killed_writes_are_removed_on_rerun(tiny_config, tmp_path):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    run_dir = out / "runs" / "lr0.05_seed0"
+    (run_dir / "run.json").unlink()  # as if killed before the run finished ...
+    strays = [run_dir / ".model.pt.x1.tmp", out / ".runs.csv.x2.tmp"]  # ... in the middle of writes
+    for stray in strays:
+        stray.write_bytes(b"partial")
+    assert _sweep(tiny_config, out) == 0
+    assert not any(p.exists() for p in strays) and (run_dir / "run.json").exists()
+
+
 def test_a_different_config_into_an_existing_folder_is_refused_and_results_stay(tiny_config, tmp_path, capsys):
     out = tmp_path / "res"
     assert _sweep(tiny_config, out) == 0
