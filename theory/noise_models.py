@@ -1,4 +1,4 @@
-"""The noise models of DESIGN.md as unit covariances Σ₁ (Σ(η) = η² Σ₁), and ΔL(η) for each.
+"""The noise models (layer-relative, multiplicative, additive) as unit covariances Σ₁ (Σ(η) = η² Σ₁), and ΔL(η) for each.
 
 All three Σ₁ are diagonal, σ_i² = (Σ₁)_ii, z_i ~ N(0, 1):
     layer-relative   w_i + η s_{l(i)} z_i   σ_i = s_{l(i)}, s_m the std of layer m's weight entries

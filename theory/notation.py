@@ -37,6 +37,24 @@ fourth_moment = sp.Symbol("E_v[D⁴L[v⁴]]")  # v ~ N(0, Σ₁)
 grad_cov_grad = sp.Symbol("gᵀΣ₁g")
 hsigma_sq_trace = sp.Symbol("tr((HΣ₁)²)")
 
+# Activation kinks (theory.kinks). One unit: pre-activation a perturbed by δ ~ N(0, s²); a
+# piecewise-linear activation has kinks c_j with slope jumps Δ_j; Φ and φ are the standard normal
+# distribution function and density; B(a, s) = E[relu(a + δ)] − relu(a) is the kink bracket.
+pre = sp.Symbol("a", real=True)
+pre_std = sp.Symbol("s", positive=True)
+kink_at = sp.Symbol("c", real=True)
+negative_slope = sp.Symbol("alpha", real=True)  # leaky ReLU: slope α for a < 0
+Phi = sp.Function("Phi")
+phi = sp.Function("phi")
+bracket = sp.Function("B")
+# A network: sample n ≤ N, unit k ≤ M, kink j ≤ J of the unit's activation. a_nk is the clean
+# pre-activation, τ_nk² = (∂a_nk/∂w Σ₁ ∂a_nk/∂wᵀ) its noise variance at η = 1 (so s = η τ_nk),
+# γ_nk = ∂L/∂h_nk the gradient of the loss with respect to the unit's output h_nk.
+sample = sp.Symbol("n", integer=True)  # an index, unlike n (the number of weights) above
+samples, units, kinks = sp.symbols("N M J", integer=True, positive=True)
+unit_pre, unit_std, unit_grad = sp.IndexedBase("a"), sp.IndexedBase("tau"), sp.IndexedBase("gamma")
+kink_pos, kink_jump = sp.IndexedBase("c"), sp.IndexedBase("Delta")
+
 LATEX_NAMES: dict[sp.Symbol, str] = {
     lr: r"\mathrm{lr}",
     noise_trace: r"\operatorname{tr}(H\Sigma_1)",

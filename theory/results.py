@@ -10,6 +10,17 @@ from theory.closed_forms import (
     quadratic_exactness,
     second_order,
 )
+from theory.kinks import (
+    activation_bracket,
+    density_kink_term,
+    kink_bracket,
+    kink_bracket_integral,
+    kink_bracket_tail_bound,
+    kink_prediction,
+    max_pool_bracket,
+    piecewise_linear_bracket,
+    smoothed_relu,
+)
 from theory.noise_models import noise_model_coefficients
 from theory.notation import LATEX_NAMES, beta, eta, lam
 from theory.stability import characteristic_polynomial, gd_bound, heavy_ball_bound
@@ -144,4 +155,99 @@ def derive_all() -> list[Result]:
             sp.StrictLessThan,
         ),
     ]
-    return results
+    return results + kink_results(mean_eta_tex)
+
+
+def kink_results(mean_eta_tex: str) -> list[Result]:
+    """The results of theory.kinks: what a piecewise-linear network's Hessian misses."""
+    bracket_tex = "B(a, s)"
+    return [
+        Result(
+            "smoothed_relu",
+            "A ReLU unit whose pre-activation $a$ is perturbed by Gaussian noise of standard "
+            r"deviation $s$ has this mean output ($\Phi$, $\phi$: the standard normal "
+            "distribution function and density).",
+            sp.Symbol("E[relu(a + δ)]"),
+            smoothed_relu(),
+            r"\operatorname{E}_{\delta \sim \mathcal{N}(0, s^2)}"
+            r"\left[\operatorname{relu}(a + \delta)\right]",
+        ),
+        Result(
+            "kink_bracket",
+            "Its excess over the clean output, the kink bracket, is what the Hessian misses: a "
+            "ReLU's second derivative is zero off its kink. It is even in $a$ and largest at "
+            r"the kink, $B(0, s) = s/\sqrt{2\pi}$.",
+            sp.Symbol("B(a, s)"),
+            kink_bracket(),
+            r"B(a, s) = \operatorname{E}_\delta\left[\operatorname{relu}(a + \delta)\right]"
+            r" - \operatorname{relu}(a)",
+        ),
+        Result(
+            "kink_bracket_integral",
+            "Integrated over the pre-activation the bracket is half the noise variance.",
+            sp.Symbol("∫ B(a, s) da"),
+            kink_bracket_integral(),
+            r"\int_{-\infty}^{\infty} B(a, s) \, da",
+        ),
+        Result(
+            "kink_bracket_tail_bound",
+            r"Off the kink ($a \neq 0$) the bracket is positive and below this bound, so with "
+            r"$s = \eta \tau$ a single unit's bracket vanishes faster than any power of the "
+            "noise level as it goes to zero.",
+            sp.Symbol("B(a, s) (a ≠ 0)"),
+            kink_bracket_tail_bound(),
+            bracket_tex,
+            sp.StrictLessThan,
+        ),
+        Result(
+            "density_kink_term",
+            "Averaged over pre-activations with a smooth density $p$, a kink at $c$ contributes "
+            "at order $s^2$, the order of the Hessian term, however small the noise; the "
+            "leading term is the Hessian's with the Dirac delta at the kink kept.",
+            sp.Symbol("∫ p(a) B(a − c, s) da"),
+            density_kink_term(),
+            r"\int_{-\infty}^{\infty} p(a) \, B(a - c, s) \, da",
+        ),
+        Result(
+            "piecewise_linear_bracket",
+            "A piecewise-linear activation $f$, a linear part plus slope jumps $\\Delta_j$ at "
+            "kinks $c_j$, has one bracket per kink; its linear part adds nothing.",
+            sp.Symbol("E[f(a + δ)] − f(a)"),
+            piecewise_linear_bracket(),
+            r"\operatorname{E}_\delta[f(a + \delta)] - f(a)",
+        ),
+        Result(
+            "leaky_relu_bracket",
+            r"For the leaky ReLU of negative slope $\alpha$ the jump is $1 - \alpha$.",
+            sp.Symbol("E[f(a + δ)] − f(a), leaky ReLU"),
+            activation_bracket("leaky_relu"),
+            r"\operatorname{E}_\delta[f(a + \delta)] - f(a)\big|_{\text{leaky ReLU}}",
+        ),
+        Result(
+            "hardtanh_bracket",
+            "Hardtanh (clipping to $[-1, 1]$) has two kinks with opposite jumps.",
+            sp.Symbol("E[f(a + δ)] − f(a), hardtanh"),
+            activation_bracket("hardtanh"),
+            r"\operatorname{E}_\delta[f(a + \delta)] - f(a)\big|_{\text{hardtanh}}",
+        ),
+        Result(
+            "max_pool_bracket",
+            "Max-pooling of two inputs with noise standard deviations $s_a$, $s_b$ and "
+            "covariance $c_{ab}$ is a kink in their difference.",
+            sp.Symbol("E[max(a + δ_a, b + δ_b)] − max(a, b)"),
+            max_pool_bracket(),
+            r"\operatorname{E}_\delta[\max(a + \delta_a, b + \delta_b)] - \max(a, b)",
+        ),
+        Result(
+            "kink_prediction",
+            "The prediction for a network with piecewise-linear activations adds to the Hessian "
+            "term every unit's brackets (sample $n$, unit $k$, kink $j$), weighted by the "
+            r"gradient $\gamma_{n,k}$ of the loss with respect to the unit's output; "
+            r"$\tau_{n,k}^2$ is the unit's pre-activation noise variance at $\eta = 1$. It is "
+            "exact for a loss linear in the unit outputs plus a quadratic, with pre-activations "
+            "linear in the weights.",
+            sp.Symbol("E[ΔL](η), kinks"),
+            kink_prediction(),
+            rf"{mean_eta_tex}_{{\text{{kinks}}}}",
+        ),
+    ]

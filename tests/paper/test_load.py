@@ -1,0 +1,90 @@
+"""paper.plots.load: reading a results folder, and errors that name the missing file, column or key."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from paper.plots.load import ResultsError, load
+from tests.paper.synthetic import LEVELS, LRS, MOMENTUM, write_results
+
+
+def _drop_column(path, column):
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, [c for c in rows[0] if c != column], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _edit_summary(folder, edit):
+    path = folder / "summary.json"
+    summary = json.loads(path.read_text())
+    edit(summary)
+    path.write_text(json.dumps(summary))
+
+
+def test_load_gives_per_lr_aggregates_counts_and_run_values(tmp_path):
+    r = load(write_results(tmp_path / "res"))
+    assert list(r.lrs) == list(LRS) and list(r.noise_levels) == list(LEVELS)
+    assert list(r.counts("diverged")) == [0, 0, 0, 1] and list(r.counts("ok")) == [2, 2, 2, 1]
+    acc = r.lr_stats("test_acc")
+    assert np.all(acc.low[:3] < acc.mean[:3]) and np.all(acc.mean[:3] < acc.high[:3])
+    assert np.isfinite(acc.mean[3]) and np.isnan(acc.low[3])  # one finished seed: a mean, no interval
+    at_01 = r.runs["test_acc"][(r.runs["lr"] == 0.01) & (r.runs["status"] == "ok")]
+    assert acc.mean[0] == pytest.approx(at_01.mean())
+    assert np.all(np.isfinite(r.level_stats("noisy_acc_mean", 0.1).mean))
+    # the stability bound is known for the diverged run too
+    assert r.per_lr_run_value("stability_bound") == pytest.approx([2 * (1 + MOMENTUM) / lr for lr in LRS])
+
+
+def test_delta_loss_comes_from_verification_or_else_from_noise_csv(tmp_path):
+    checked = load(write_results(tmp_path / "a"))
+    fallback = load(write_results(tmp_path / "b", verification=False))
+    a, b = checked.delta_loss(), fallback.delta_loss()
+    assert "verification" in a.source and "noise.csv" in b.source
+    assert len(a) == len(b) == 7 * len(LEVELS)  # 8 runs, one diverged: its rows have no ΔL
+    assert b["measured"] == pytest.approx(a["measured"]) and b["predicted"] == pytest.approx(a["predicted"])
+    trace_se = dict(zip(fallback.runs["run_id"], fallback.runs["noise_trace_test_se"]))
+    first = fallback.noise.where(np.isfinite(fallback.noise["delta_loss"]))
+    assert b["predicted_se"][0] == pytest.approx(0.5 * first["noise_level"][0] ** 2 * trace_se[first["run_id"][0]])
+
+
+@pytest.mark.parametrize(("name", "column"), [("runs.csv", "hessian_trace_test"), ("noise.csv", "delta_loss_se")])
+def test_a_missing_column_is_named_with_its_file(tmp_path, name, column):
+    folder = write_results(tmp_path / "res")
+    _drop_column(folder / name, column)
+    with pytest.raises(ResultsError, match=rf"{name} has no column '{column}'"):
+        load(folder)
+
+
+def test_a_missing_file_is_named_with_the_command_that_writes_it(tmp_path):
+    folder = write_results(tmp_path / "res")
+    (folder / "summary.json").unlink()
+    with pytest.raises(ResultsError, match=r"summary.json does not exist.*empirical.hessian_sweep"):
+        load(folder)
+    with pytest.raises(ResultsError, match="does not exist"):
+        load(tmp_path / "nowhere")
+
+
+def test_a_missing_summary_key_or_verification_column_is_named(tmp_path):
+    folder = write_results(tmp_path / "res")
+    _edit_summary(folder, lambda s: s.pop("sweet_spot"))
+    with pytest.raises(ResultsError, match=r"summary.json has no key 'sweet_spot'"):
+        load(folder).section("sweet_spot")
+    _edit_summary(folder, lambda s: [row.pop("predicted_se") for row in s["verification"]["second_order"]])
+    with pytest.raises(ResultsError, match=r"\[verification\]\[second_order\] has no column 'predicted_se'"):
+        load(folder).delta_loss()
+
+
+def test_a_non_numeric_cell_is_named(tmp_path):
+    folder = write_results(tmp_path / "res")
+    text = (folder / "runs.csv").read_text().splitlines()
+    column = text[0].split(",").index("test_acc")
+    cells = text[1].split(",")
+    cells[column] = "n/a"
+    (folder / "runs.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
+    with pytest.raises(ResultsError, match=r"runs.csv: column 'test_acc' holds 'n/a'"):
+        load(folder)

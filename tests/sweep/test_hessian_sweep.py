@@ -1,0 +1,155 @@
+"""The main job end to end: contract files, resume, kill -9, determinism and bad input."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import empirical
+from empirical import hessian_sweep
+from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _sweep(config: Path, out: Path, *extra: str) -> int:
+    return hessian_sweep.main(["--preset", "smoke", "--config", str(config), "--out", str(out), *extra])
+
+
+def _table(path: Path) -> list[dict[str, str]]:
+    """CSV rows without wall-clock columns (timings differ between runs by nature)."""
+    with path.open() as f:
+        return [{k: v for k, v in row.items() if not k.endswith("_seconds")} for row in csv.DictReader(f)]
+
+
+def test_sweep_writes_every_contract_file(tiny_config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    for name in ("config.json", "runs.csv", "noise.csv", "summary.json"):
+        assert (out / name).stat().st_size > 0
+    with (out / "runs.csv").open() as f:
+        reader = csv.DictReader(f)
+        assert set(RUNS_COLUMNS) <= set(reader.fieldnames)
+        runs = {r["run_id"]: r for r in reader}
+    with (out / "noise.csv").open() as f:
+        reader = csv.DictReader(f)
+        assert set(NOISE_COLUMNS) <= set(reader.fieldnames)
+        noise_rows = list(reader)
+    ok, diverged = runs["lr0.05_seed0"], runs["lr1000_seed0"]
+    assert ok["status"] == "ok" and diverged["status"] == "diverged"
+    assert float(ok["hessian_trace_test"]) > 0 and float(ok["hessian_trace_test_se"]) >= 0
+    assert diverged["hessian_trace_test"] == "" and diverged["noise_trace_test"] == ""
+    assert len(noise_rows) == 4  # 2 runs × 2 levels; the diverged run's rows have empty measurements
+    ok_rows = [r for r in noise_rows if r["run_id"] == "lr0.05_seed0"]
+    for r in ok_rows:
+        eta = float(r["noise_level"])
+        assert float(r["predicted_delta_loss"]) == pytest.approx(0.5 * eta**2 * float(ok["noise_trace_test"]))
+        assert float(r["normalized_acc"]) == pytest.approx(float(r["noisy_acc_mean"]) / float(r["clean_acc"]))
+    config = json.loads((out / "config.json").read_text())
+    assert config["sweep"]["epochs"] == 2 and config["environment"]["torch"] == torch.__version__
+    summary = json.loads((out / "summary.json").read_text())
+    assert [a["lr"] for a in summary["per_lr"]] == [0.05, 1000.0]
+    model, record = empirical.load_run(out / "runs" / "lr0.05_seed0")
+    assert not model.training and record["status"] == "ok" and record["dataset"] == "mnist1d"
+    state = torch.load(out / "runs" / "lr0.05_seed0" / "model.pt", weights_only=True)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert "Sweet spot" in capsys.readouterr().out
+
+
+def test_rerun_skips_finished_runs_and_a_fresh_run_gives_identical_tables(tiny_config, tmp_path, capsys):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert _sweep(tiny_config, first) == 0
+    before = {n: (first / n).read_bytes() for n in ("runs.csv", "noise.csv")}
+    assert _sweep(tiny_config, first) == 0
+    assert "2 already finished, 0 to do" in capsys.readouterr().err
+    assert before == {n: (first / n).read_bytes() for n in ("runs.csv", "noise.csv")}
+    assert _sweep(tiny_config, second) == 0
+    for name in ("runs.csv", "noise.csv"):
+        assert _table(first / name) == _table(second / name)
+
+
+def test_killed_sweep_resumes_to_the_same_results(tiny_config, tmp_path):
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    assert _sweep(tiny_config, reference) == 0
+    cmd = [sys.executable, "-m", "empirical.hessian_sweep", "--preset", "smoke", "--config", str(tiny_config)]
+    proc = subprocess.Popen([*cmd, "--out", str(killed)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list((killed / "runs").glob("*/model.pt")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # mid-run: a checkpoint exists, its run.json may not
+    proc.wait()
+    done = subprocess.run([*cmd, "--out", str(killed)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for name in ("runs.csv", "noise.csv"):
+        assert _table(reference / name) == _table(killed / name)
+    assert not list(killed.rglob("*.tmp"))
+
+
+def test_temporaries_of_killed_writes_are_removed_on_rerun(tiny_config, tmp_path):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    run_dir = out / "runs" / "lr0.05_seed0"
+    (run_dir / "run.json").unlink()  # as if killed before the run finished ...
+    strays = [run_dir / ".model.pt.x1.tmp", out / ".runs.csv.x2.tmp"]  # ... in the middle of writes
+    for stray in strays:
+        stray.write_bytes(b"partial")
+    assert _sweep(tiny_config, out) == 0
+    assert not any(p.exists() for p in strays) and (run_dir / "run.json").exists()
+
+
+def test_a_different_config_into_an_existing_folder_is_refused_and_results_stay(tiny_config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert _sweep(tiny_config, out, "--epochs", "3") == 2
+    err = capsys.readouterr().err
+    assert "epochs" in err and "--overwrite" in err
+    assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--lrs", "0.1,0"], "0.0"),
+        (["--lrs", "-1"], "-1"),
+        (["--model", "vgg"], "'vgg'"),
+        (["--dataset", "imagenet"], "'imagenet'"),
+        (["--noise-model", "gaussian"], "'gaussian'"),
+        (["--noise-levels", "0.1", "-0.5"], "-0.5"),
+        (["--lrs", "abc"], "'abc'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_naming_the_value(tiny_config, tmp_path, capsys, flags, named):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out, *flags) == 2
+    err = capsys.readouterr().err.strip()
+    assert named in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_missing_data_root_exits_2_naming_the_path(tmp_path, capsys):
+    out = tmp_path / "res"
+    argv = ["--preset", "smoke", "--out", str(out), "--dataset", "cifar10", "--data-root", "/nonexistent/cifar"]
+    assert hessian_sweep.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "/nonexistent/cifar" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_unreadable_checkpoint_exits_2_naming_it_without_traceback(tiny_config, tmp_path):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    checkpoint = out / "runs" / "lr0.05_seed0" / "model.pt"
+    checkpoint.write_bytes(b"not a checkpoint")
+    cmd = [sys.executable, "-m", "empirical.hessian_sweep", "--preset", "smoke", "--config", str(tiny_config)]
+    done = subprocess.run([*cmd, "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert str(checkpoint) in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
