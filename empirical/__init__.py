@@ -1,5 +1,5 @@
 """Measurements: training across learning rates, curvature, and noisy evaluation (torch)."""
 
-from empirical.results import load_run
+from empirical.sweep.store import load_run
 
 __all__ = ["load_run"]

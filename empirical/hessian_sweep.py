@@ -2,7 +2,7 @@
 
 Train one network per (learning rate, seed), measure its Hessian trace, noise-weighted trace and
 λ_max, evaluate it under Monte Carlo weight noise at each noise level, and write the results
-folder described in ``shared/DESIGN.md``. Rerunning the same command resumes: finished runs are
+folder described in ``docs/results.md``. Rerunning the same command resumes: finished runs are
 skipped, a killed run is redone.
 """
 
@@ -22,10 +22,12 @@ import numpy
 import torch
 from tqdm import tqdm
 
-from empirical import config as cfg
-from empirical import estimate, executors, results, run, summary, verify
-from empirical.data import DataError
-from empirical.results import NOISE_COLUMNS, RUNS_COLUMNS, RunError
+from empirical.sweep import config as cfg
+from empirical.sweep import estimate, executors, store
+from empirical.experiment import run
+from empirical.analysis import aggregate, verification
+from empirical.experiment.data import DataError
+from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS, RunError
 
 class UsageError(Exception):
     """A one-line user error; the CLI prints it and exits with status 2."""
@@ -131,9 +133,9 @@ def _main(argv: list[str] | None) -> int:
     run.load_split(config, "test")
     _prepare_folder(out, config, args.overwrite, device)
 
-    finished = results.finished_runs(out)
+    finished = store.finished_runs(out)
     for run_id in finished:
-        results.load_run(out / "runs" / run_id)  # an unreadable checkpoint stops here, naming it
+        store.load_run(out / "runs" / run_id)  # an unreadable checkpoint stops here, naming it
     pending = [(lr, s) for lr in config.lrs for s in config.seeds if config.run_id(lr, s) not in finished]
     if args.dry_run:
         print(executors.describe(pending, config, out, executor, jobs, slurm))
@@ -160,14 +162,14 @@ def _main(argv: list[str] | None) -> int:
 
 def _assemble(out: Path, config: cfg.SweepConfig) -> str:
     """Rebuild runs.csv, noise.csv and summary.json from the run records; returns the tables and verdict."""
-    records = list(results.finished_runs(out).values())
-    run_rows, noise_rows = results.run_rows(records), results.noise_rows(records)
-    results.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
-    results.write_csv(out / "noise.csv", noise_rows, NOISE_COLUMNS)
-    s = summary.build(config.to_dict(), run_rows, noise_rows)
-    s["verification"] = verify.build(run_rows, noise_rows, activation=config.activation)
-    results.write_json(out / "summary.json", s)
-    return summary.format_tables(s) + "\n\n" + verify.format_verdict(s["verification"])
+    records = list(store.finished_runs(out).values())
+    run_rows, noise_rows = store.run_rows(records), store.noise_rows(records)
+    store.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
+    store.write_csv(out / "noise.csv", noise_rows, NOISE_COLUMNS)
+    s = aggregate.build(config.to_dict(), run_rows, noise_rows)
+    s["verification"] = verification.build(run_rows, noise_rows, activation=config.activation)
+    store.write_json(out / "summary.json", s)
+    return aggregate.format_tables(s) + "\n\n" + verification.format_verdict(s["verification"])
 
 
 def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device: str) -> None:
@@ -192,8 +194,8 @@ def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device:
             raise UsageError(f"{out} exists and is not a results folder; choose another --out or pass --overwrite")
         shutil.rmtree(out)
     if out.exists():
-        results.remove_temporaries(out)  # table writes cut short by a kill
-    results.write_json(existing, {"sweep": config.to_dict(), "environment": _environment(), "device": device})
+        store.remove_temporaries(out)  # table writes cut short by a kill
+    store.write_json(existing, {"sweep": config.to_dict(), "environment": _environment(), "device": device})
 
 
 def _environment() -> dict[str, Any]:

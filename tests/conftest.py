@@ -1,8 +1,9 @@
-"""Shared fixtures: a tiny sweep config that runs in seconds."""
+"""Fixtures shared by every test folder: a tiny sweep config that runs in seconds, one torch thread."""
 
 from pathlib import Path
 
 import pytest
+import torch
 
 TINY_TOML = """\
 [sweep]
@@ -18,9 +19,25 @@ trace_max_matvecs = 10
 """
 
 
+@pytest.fixture(scope="session")
+def tiny_toml() -> str:
+    """The text of a TOML file for a 2-run sweep (one learning rate diverges) on 600 MNIST-1D samples."""
+    return TINY_TOML
+
+
 @pytest.fixture
-def tiny_config(tmp_path: Path) -> Path:
-    """A TOML file for a 2-run sweep (one learning rate diverges) on 600 MNIST-1D samples."""
+def tiny_config(tmp_path: Path, tiny_toml: str) -> Path:
+    """``tiny_toml`` written to a file."""
     path = tmp_path / "tiny.toml"
-    path.write_text(TINY_TOML)
+    path.write_text(tiny_toml)
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module's tests on one torch thread (restored after): tiny problems run fastest and
+    steadiest so on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

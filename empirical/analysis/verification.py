@@ -3,7 +3,7 @@
 Pure analysis of a results folder (the run records ``runs/*/run.json``, or ``runs.csv`` and
 ``noise.csv`` when the records are absent): nothing is trained or recomputed. The same analysis runs
 at the end of every sweep and lands in ``summary.json["verification"]`` (layout in
-``shared/DESIGN.md``). Everything is on the test split; ΔL is mean cross-entropy (nats).
+``docs/results.md``). Everything is on the test split; ΔL is mean cross-entropy (nats).
 
 What is compared (every interval is 95%):
 
@@ -13,12 +13,12 @@ What is compared (every interval is 95%):
   draws and trace probes use separate generators); across runs, per level, the slope and R² of
   measured against predicted, linear and log–log.
 - **Fourth order.** The same with ½η² tr(HΣ₁) + η⁴ M/24, M = E_v[D⁴L[v,v,v,v]] (v ~ N(0, Σ₁),
-  ``empirical.fourth_order``). The *breakdown level* of a prediction in a run is the largest η
+  ``empirical.curvature.fourth_order``). The *breakdown level* of a prediction in a run is the largest η
   such that at every tested level up to it the prediction is within 10% of the measurement
   (|p − m| ≤ 0.1·|m|); ``..._ci`` relaxes "within" to "the ratio's interval reaches the 10% band".
 - **Variance.** The spread of ΔL across noise draws: measured standard deviation (± its
   normal-theory error, s/√(2(pairs − 1)), antithetic pairs counted once) against
-  √(η² gᵀΣ₁g + ½η⁴ tr((HΣ₁)²)) (``empirical.variance_terms``).
+  √(η² gᵀΣ₁g + ½η⁴ tr((HΣ₁)²)) (``empirical.curvature.variance_terms``).
 - **Which curvature explains robustness.** Spearman ρ across learning rates (seed means) between
   each curvature, tr(H) (``trace``) or tr(HΣ₁) (``noise_trace``), and each target, ΔL
   (``delta_loss``) or clean − noisy accuracy (``acc_drop``), per level; percentile intervals from
@@ -29,7 +29,7 @@ What is compared (every interval is 95%):
   bootstrap.
 
 The verdict reports what comes out; nothing is fitted to make theory and measurement agree.
-Caveat (DESIGN.md): a piecewise-linear (ReLU) network's Hessian misses the curvature at activation
+Caveat: a piecewise-linear (ReLU) network's Hessian misses the curvature at activation
 kinks, which Gaussian noise feels; a second-order ratio away from 1 even at the smallest η is then
 expected from the kinks, not from higher-order terms, and D⁴L misses them too.
 """
@@ -48,7 +48,7 @@ from typing import Any, Iterable, NoReturn
 import numpy as np
 from scipy import stats
 
-from empirical import results
+from empirical.sweep import store
 from theory import predict
 
 Z95 = 1.959963984540054
@@ -552,7 +552,7 @@ def verdict(v: dict[str, Any]) -> list[str]:
         lines.append(
             f"Caveat: the {v['activation']} network is piecewise linear, so H (and D⁴L) miss the curvature at activation "
             "kinks that Gaussian noise feels; a second-order ratio away from 1 at the smallest η reflects that, not "
-            "higher-order terms (DESIGN.md; compare a smooth activation, e.g. --activation gelu)."
+            "higher-order terms (compare a smooth activation, e.g. --activation gelu)."
         )
     return lines
 
@@ -732,11 +732,11 @@ def load(out: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], s
     out = Path(out)
     if not out.is_dir():
         raise VerifyError(f"{out} is not a directory; give a results folder written by python -m empirical.hessian_sweep")
-    records = list(results.finished_runs(out).values())
+    records = list(store.finished_runs(out).values())
     if records:
         activations = {r.get("activation") for r in records}
         activation = activations.pop() if len(activations) == 1 else None
-        return results.run_rows(records), results.noise_rows(records), activation
+        return store.run_rows(records), store.noise_rows(records), activation
     if (out / "runs.csv").is_file() and (out / "noise.csv").is_file():
         activation = None
         try:
@@ -779,15 +779,15 @@ def main(argv: list[str] | None = None) -> int:
             raise VerifyError(f"--bootstrap {args.bootstrap} is invalid; give an integer >= 1")
         run_rows, noise_rows, activation = load(args.results_dir)
         v = build(run_rows, noise_rows, activation=activation, bootstrap=args.bootstrap, seed=args.seed)
-    except (VerifyError, results.RunError) as e:
+    except (VerifyError, store.RunError) as e:
         print(f"verify: error: {e}", file=sys.stderr)
         return 2
     if args.json == "-":
-        print(json.dumps(results._strict(v), indent=2))
+        print(json.dumps(store._strict(v), indent=2))
         return 0
     print(format_verdict(v))
     if args.json:
-        results.write_json(Path(args.json), v)
+        store.write_json(Path(args.json), v)
     return 0
 
 

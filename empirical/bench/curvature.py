@@ -1,4 +1,4 @@
-"""``python -m empirical.bench_curvature``: this package's Hessian trace vs PyHessian's, at 1% error.
+"""``python -m empirical.bench.curvature``: this package's Hessian trace vs PyHessian's, at 1% error.
 
 On the same checkpoints and data, in one process, interleaved repeat by repeat (so that a busy
 machine slows every method alike):
@@ -39,12 +39,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from empirical import config as cfg
-from empirical import models, noise, run
-from empirical.curvature import hessian_trace
-from empirical.curvature.exact import operator_diagonal
-from empirical.curvature.hvp import SplitHessian
-from empirical.curvature.space import ParameterSpace
+from empirical.sweep import config as cfg
+from empirical.experiment import models, noise, run
+from empirical.curvature import ParameterSpace, SplitHessian, hessian_trace, operator_diagonal
 
 OURS = ("gn", "hutchinson", "hutchpp", "xtrace")
 EXACT_DIM = 10_000  # without BackPACK, the reference is the exact diagonal by products up to this size
@@ -276,7 +273,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m empirical.bench_curvature", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m empirical.bench.curvature", description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="default", help="preset whose data, model and training to use (default: default)")
     p.add_argument("--lrs", type=_floats, default=(0.01, 0.05, 0.2), help="learning rates of the checkpoints (default: 0.01,0.05,0.2)")
     p.add_argument("--activation", help="override the preset's activation (e.g. gelu)")
@@ -343,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     result = benchmark(checkpoints, x_test, y_test, scale_fn, repeats=args.repeats, target=args.target,
                        methods=methods, pilot=args.pilot, device=device)  # fmt: skip
     result.update(
-        command="python -m empirical.bench_curvature " + " ".join(sys.argv[1:] if argv is None else argv),
+        command="python -m empirical.bench.curvature " + " ".join(sys.argv[1:] if argv is None else argv),
         preset=args.preset, model=config.model, activation=config.activation, noise_model=config.noise_model,
         test_samples=len(y_test), parameters=sum(p.numel() for p in checkpoints[0][2].parameters()),
         device=str(device), torch=torch.__version__, threads=torch.get_num_threads(),

@@ -1,4 +1,4 @@
-"""``python -m empirical.bench_noise``: cost of one Monte Carlo noise sample vs a clean forward pass.
+"""``python -m empirical.bench.noise``: cost of one Monte Carlo noise sample vs a clean forward pass.
 
 Target: one noise sample (draw z, form w + ηs⊙z, evaluate loss and accuracy over the test split)
 costs at most 1.2× a clean evaluation over the same split. Both are timed interleaved, in the
@@ -13,13 +13,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from empirical import config as cfg
-from empirical import evaluate, models, noise, run
+from empirical.sweep import config as cfg
+from empirical.experiment import evaluate, models, noise, run
 from empirical.timing import timed
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m empirical.bench_noise", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m empirical.bench.noise", description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="default", help="preset whose data, model and noise model to use")
     p.add_argument("--repeats", type=int, default=50, help="timed repeats of each (default: 50)")
     p.add_argument("--device", default="cpu")

@@ -8,14 +8,23 @@ Public API (the sweep's contract):
 - ``top_eigenvalues(model, x, y, *, k=1, tol=1e-3, generator, ...) -> EigenEstimate``.
 - ``spectral_density(model, x, y, *, steps=64, probes=1, generator, ...) -> SpectralDensity``.
 - ``exact_hessian(model, x, y, params=None) -> Tensor``: dense, small models only.
+- ``split_fourth_moment(model, x, y, scale, *, draws, subset, generator, ...) -> FourthMoment``:
+  E_v[D⁴L[v,v,v,v]] with v ~ N(0, Σ₁), by nested forward-mode derivatives (``fourth_moment`` for
+  any loss function of the parameters).
+- ``grad_cov_grad(model, x, y, scale) -> float`` (gᵀΣ₁g) and ``hsigma_sq_trace(...) ->
+  FrobeniusEstimate`` (tr((HΣ₁)²)): the terms of Var[ΔL].
+- ``SplitHessian``, ``ParameterSpace``, ``operator_diagonal``: the operator itself, for benchmarks
+  and references that need products rather than traces.
 
 One file, one job: ``space`` (the parameter vector space and Σ₁^½), ``hvp`` (products over the
 split), ``gauss_newton`` (exact diag G), ``certify`` (residual blocks that vanish),
 ``hutchinson``/``hutchpp``/``xtrace`` (estimators), ``sequential`` (standard errors and
-stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``exact`` (dense ground
-truth), ``probes`` (random vectors), ``checks`` (arguments).
+stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``fourth_order``
+(D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``exact`` (dense ground
+truth), ``probes`` (random vectors), ``checks`` (arguments). Code outside this package uses only
+the names below.
 
-Example (the sweep's calls; ``scales`` from ``empirical.noise.scale``):
+Example (the sweep's calls; ``scales`` from ``empirical.experiment.noise.scale``):
     >>> import torch
     >>> from empirical import models
     >>> from empirical.curvature import hessian_trace, top_eigenvalues
@@ -29,19 +38,32 @@ Example (the sweep's calls; ``scales`` from ``empirical.noise.scale``):
     True
 """
 
-from empirical.curvature.exact import exact_gauss_newton, exact_hessian
+from empirical.curvature.exact import exact_gauss_newton, exact_hessian, operator_diagonal
+from empirical.curvature.fourth_order import FourthMoment, fourth_moment, split_fourth_moment
+from empirical.curvature.hvp import SplitHessian
 from empirical.curvature.lanczos import EigenEstimate, SpectralDensity, spectral_density, top_eigenvalues
+from empirical.curvature.space import ParameterSpace
 from empirical.curvature.trace import METHODS, TraceEstimate, hessian_trace, layer_traces
+from empirical.curvature.variance_terms import FrobeniusEstimate, grad_cov_grad, hsigma_sq_trace
 
 __all__ = [
     "METHODS",
     "EigenEstimate",
+    "FourthMoment",
+    "FrobeniusEstimate",
+    "ParameterSpace",
     "SpectralDensity",
+    "SplitHessian",
     "TraceEstimate",
     "exact_gauss_newton",
     "exact_hessian",
+    "fourth_moment",
+    "grad_cov_grad",
     "hessian_trace",
+    "hsigma_sq_trace",
     "layer_traces",
+    "operator_diagonal",
     "spectral_density",
+    "split_fourth_moment",
     "top_eigenvalues",
 ]

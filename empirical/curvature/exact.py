@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, hessian, jacrev
 
-from empirical.curvature import checks
+from empirical.curvature import checks, forward_mode
 
 
 def _flat_function(model: nn.Module, params: list[str] | None):
@@ -42,6 +42,7 @@ def exact_hessian(model: nn.Module, x: Tensor, y: Tensor, params: list[str] | No
         z = functional_call(model, unflatten(flat), (x.to(device),))
         return nn.functional.cross_entropy(z, y.to(device))
 
+    forward_mode.prepare()
     return hessian(loss)(theta).detach()
 
 

@@ -11,7 +11,7 @@ difference step is involved and f(0), f'(0) = gᵀv, f''(0) = vᵀHv, f'''(0) co
 E_v[f''(0)] = tr(HΣ₁), a free cross-check of the trace estimators.
 
 Conventions: L is the mean cross-entropy over the split (x, y) given, of the model in eval mode
-(as ``empirical.curvature``); Σ₁^½ is ``scale`` (``empirical.noise.scale``), one tensor per noisy
+(as ``empirical.curvature``); Σ₁^½ is ``scale`` (``empirical.experiment.noise.scale``), one tensor per noisy
 parameter; parameters absent from ``scale`` stay fixed. M is in nats per unit η⁴·24, i.e. the η⁴
 term of E[ΔL] is η⁴ M / 24.
 
@@ -45,14 +45,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jvp, vmap
 
-from empirical.curvature import checks
+from empirical.curvature import checks, forward_mode
 from empirical.curvature.sequential import mean_and_se
 from empirical.curvature.trace import eval_mode
-
-# What the sweep spends per run (``empirical.run.measure_curvature``): DRAWS directions, each on a
-# fresh random SUBSET of the test split (6 × 250 samples: ~0.7–1 s on one CPU core for the MNIST-1D CNN).
-SWEEP_DRAWS = 6
-SWEEP_SUBSET = 250
 
 Loss = Callable[[dict[str, Tensor]], Tensor]
 
@@ -88,6 +83,7 @@ def line_derivatives(f: Callable[[Tensor], Tensor], t: Tensor, order: int) -> li
         raise ValueError(f"order must be an int >= 0. Got {order!r}.")
     if not isinstance(t, Tensor) or t.ndim != 0 or not t.is_floating_point():
         raise ValueError(f"t must be a 0-dim floating tensor. Got {t!r}.")
+    forward_mode.prepare()
 
     def lift(g: Callable[[Tensor], tuple[Tensor, ...]]) -> Callable[[Tensor], tuple[Tensor, ...]]:
         def h(s: Tensor) -> tuple[Tensor, ...]:

@@ -3,7 +3,7 @@
 ``theory.predict.delta_loss_variance`` gives Var[ΔL] ≈ η² gᵀΣ₁g + ½ η⁴ tr((HΣ₁)²) (exact for a
 quadratic loss), with g and H the gradient and Hessian of the loss at the trained weights. Here L
 is the mean cross-entropy over the split (x, y) given, of the model in eval mode, as in
-``empirical.curvature``; Σ₁^½ is ``scale`` (``empirical.noise.scale``), one tensor per noisy
+``empirical.curvature``; Σ₁^½ is ``scale`` (``empirical.experiment.noise.scale``), one tensor per noisy
 parameter, and parameters absent from it get no noise.
 
 - gᵀΣ₁g = ‖Σ₁^½ g‖²: one gradient of the split, no sampling (se 0).
@@ -36,9 +36,6 @@ from empirical.curvature.probes import rademacher
 from empirical.curvature.sequential import mean_and_se
 from empirical.curvature.space import ParameterSpace
 from empirical.curvature.trace import eval_mode
-
-# Hessian-vector products the sweep spends per run on tr((HΣ₁)²) (``empirical.run.measure_curvature``).
-SWEEP_PROBES = 10
 
 
 @dataclass(frozen=True)

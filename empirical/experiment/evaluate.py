@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from empirical import noise
+from empirical.experiment import noise
 
 
 @torch.no_grad()
@@ -79,8 +79,8 @@ def monte_carlo(
 ) -> list[NoisyEvaluation]:
     """Evaluate ``model`` under ``samples`` noise draws (``samples/2`` antithetic pairs) per level.
 
-    ``scales`` is Σ₁^½ from :func:`empirical.noise.scale`. Draw k is the same for every level and,
-    through :func:`empirical.noise.draw`, for every model with the same parameter shapes.
+    ``scales`` is Σ₁^½ from :func:`empirical.experiment.noise.scale`. Draw k is the same for every level and,
+    through :func:`empirical.experiment.noise.draw`, for every model with the same parameter shapes.
     """
     if samples < 2 or samples % 2:
         raise ValueError(f"samples {samples!r} must be an even integer >= 2")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from empirical.config import NOISE_MODELS, NOISE_SCOPES
+from empirical.sweep.config import NOISE_MODELS, NOISE_SCOPES
 
 
 def targets(model: nn.Module, scope: str = "weights") -> list[str]:

@@ -32,7 +32,7 @@ class SweepConfig:
     """Everything that determines a sweep's results (device and output folder excluded).
 
     Units: learning rates are SGD step sizes; loss is mean cross-entropy; noise levels are η,
-    the noise std relative to the noise model's scale (see ``empirical.noise``).
+    the noise std relative to the noise model's scale (see ``empirical.experiment.noise``).
     """
 
     preset: str = "default"
@@ -156,8 +156,8 @@ def read_toml(path: str | Path, table: str = "sweep") -> dict[str, Any]:
 
 def check(c: SweepConfig) -> None:
     """Raise :class:`ConfigError` naming the first invalid value."""
-    from empirical.data import DATASETS
-    from empirical.models import ACTIVATIONS, MODELS
+    from empirical.experiment.data import DATASETS
+    from empirical.experiment.models import ACTIVATIONS, MODELS
 
     _one_of("dataset", c.dataset, DATASETS)
     _one_of("model", c.model, MODELS)

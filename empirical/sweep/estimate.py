@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from empirical import data, evaluate, models, noise, run
-from empirical.config import SweepConfig
+from empirical.experiment import data, evaluate, models, noise, run
+from empirical.sweep.config import SweepConfig
 from empirical.timing import timed
 
 # (input shape, train size, test size); MNIST-1D sizes follow the config's dataset options.
@@ -60,7 +60,7 @@ def split_sizes(config: SweepConfig) -> tuple[int, int]:
 def measure(config: SweepConfig, device: str, steps: int = 10) -> Estimate:
     """Time a slice of each phase of one run on ``device`` and extrapolate to the whole run.
 
-    Runs with the run's ``cpu_threads`` torch threads, as :func:`empirical.run.execute` does.
+    Runs with the run's ``cpu_threads`` torch threads, as :func:`empirical.experiment.run.execute` does.
     """
     with run.torch_threads(config.cpu_threads):
         return _measure(config, device, steps)

@@ -1,9 +1,9 @@
 """Where runs execute: serially in this process, in parallel local processes, or as Slurm jobs.
 
 The results folder is the only shared state: every run writes its own ``runs/<run_id>/`` (see
-``empirical.run.execute``), so runs may finish in any order, on any node, and a sweep started under
+``empirical.experiment.run.execute``), so runs may finish in any order, on any node, and a sweep started under
 one executor can be resumed under another. Executor options never change results, so they live
-outside :class:`~empirical.config.SweepConfig` (a ``[slurm]`` table of the config file).
+outside :class:`~empirical.sweep.config.SweepConfig` (a ``[slurm]`` table of the config file).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from empirical.config import ConfigError, SweepConfig
+from empirical.sweep.config import ConfigError, SweepConfig
 
 EXECUTORS = ("serial", "processes", "slurm")
 Task = tuple[float, int]  # (lr, seed)
@@ -81,7 +81,7 @@ def _die_with_parent() -> None:
 
 
 def _execute(config: SweepConfig, lr: float, seed: int, out: str, device: str) -> dict[str, Any]:
-    from empirical import run
+    from empirical.experiment import run
 
     return run.execute(config, lr, seed, Path(out), device)
 

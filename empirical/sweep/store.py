@@ -1,4 +1,4 @@
-"""The results folder (contract in ``shared/DESIGN.md``): atomic writes, run records, tables.
+"""The results folder (its format: ``docs/results.md``): atomic writes, run records, tables.
 
 Layout of ``results/<name>/``: ``config.json``; ``runs/<run_id>/model.pt`` and ``run.json``
 (written last: a run without it is unfinished); ``runs.csv``, ``noise.csv`` and ``summary.json``,
@@ -94,7 +94,7 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
 
 def load_run(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model of a finished run, in eval mode on the CPU, and its ``run.json``."""
-    from empirical import models
+    from empirical.experiment import models
 
     record = read_run(run_dir)
     cfg = record["config"]

@@ -1,4 +1,4 @@
-"""Read a results folder (contract: ``shared/DESIGN.md``) into tables; errors name what is missing.
+"""Read a results folder (format: ``docs/results.md``) into tables; errors name what is missing.
 
 ``runs.csv``, ``noise.csv`` and the row lists of ``summary.json["verification"]`` become
 :class:`Table` s of numpy columns (empty cells and JSON nulls are NaN). Per-lr aggregates come

@@ -17,7 +17,7 @@ import torch
 from empirical.experiment import evaluate
 from empirical.sweep import store
 from empirical.analysis import verification as verify
-from empirical.curvature.fourth_order import fourth_moment
+from empirical.curvature import fourth_moment
 from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS
 from empirical.experiment.run import torch_threads
 from tests.curvature.problems import problem
@@ -230,7 +230,7 @@ def test_build_on_synthetic_rows_has_every_contract_field():
     assert v["ci_requirement"]["rows"] == ok_runs * 2 and v["verdict"]
     assert any("piecewise linear" in line for line in v["verdict"])
     again = verify.build(*rows(synthetic_records()), activation="relu", bootstrap=300)
-    assert json.dumps(results._strict(again)) == json.dumps(results._strict(v))  # deterministic
+    assert json.dumps(store._strict(again)) == json.dumps(store._strict(v))  # deterministic
 
 
 def test_sweet_spot_counts_coincidence_and_grid_steps():
@@ -277,7 +277,7 @@ def test_cli_on_a_synthetic_folder_prints_the_verdict_and_writes_json(tmp_path, 
     for key in ("second_order", "fourth_order", "sweet_spot", "spearman", "variance", "breakdown", "verdict"):
         assert written[key], key
     direct = verify.build(*rows(synthetic_records()), activation="relu", bootstrap=200)
-    assert written == json.loads(json.dumps(results._strict(direct)))
+    assert written == json.loads(json.dumps(store._strict(direct)))
     assert verify.main([str(out), "--json", "-", "--bootstrap", "20"]) == 0
     assert json.loads(capsys.readouterr().out)["second_order"]
 

@@ -1,13 +1,8 @@
-"""Fixtures of the curvature tests."""
+"""Every curvature test runs on one torch thread (the tiny exact problems of ``problems.py``)."""
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny problems run fastest, and steadiest on a shared machine, on one thread (restored after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _threads(one_thread):
     yield
-    torch.set_num_threads(before)

@@ -12,7 +12,6 @@ import torch
 
 from empirical.curvature import fourth_order
 from empirical.analysis import verification as verify
-from empirical.experiment.run import torch_threads
 from empirical.curvature.fourth_order import (
     directional_derivatives,
     fourth_moment,
@@ -28,13 +27,6 @@ F64 = torch.float64
 
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Nested jvp's run many tiny ops, which extra threads only slow down (as in the sweep's runs)."""
-    with torch_threads(1):
-        yield
 
 
 def test_docstring_examples():

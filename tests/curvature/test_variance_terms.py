@@ -11,7 +11,6 @@ import torch
 
 from empirical.curvature import variance_terms
 from empirical.analysis import verification as verify
-from empirical.experiment.run import torch_threads
 from empirical.curvature.variance_terms import frobenius_sq, grad_cov_grad, hsigma_sq_trace
 from tests.curvature.problems import problem
 from theory import predict
@@ -21,12 +20,6 @@ F64 = torch.float64
 
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
 
 
 def test_docstring_examples():

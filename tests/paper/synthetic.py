@@ -3,7 +3,7 @@
 ``write_results`` writes ``runs.csv``/``noise.csv`` with the sweep's own column lists and writer,
 and ``summary.json`` with the sweep's own ``empirical.analysis.aggregate.build``, so the folder stays in step
 with what ``python -m empirical.hessian_sweep`` writes; the ``verification`` key follows
-``shared/DESIGN.md``. Values follow smooth made-up laws (accuracy peaks at a middle lr, curvature
+``docs/results.md``. Values follow smooth made-up laws (accuracy peaks at a middle lr, curvature
 falls with lr, ΔL ≈ ½η² tr(HΣ₁)(1 + 3η)) plus seeded scatter.
 """
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.paper.synthetic import write_results
 
-PAPER = Path(__file__).resolve().parents[1] / "paper"
+PAPER = Path(__file__).resolve().parents[2] / "paper"
 MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 

@@ -1,7 +1,9 @@
 """The synthetic results folder of the paper tests holds every contract column and key."""
 
+import csv
 import json
 
+from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS
 from tests.paper.synthetic import write_results
 
 

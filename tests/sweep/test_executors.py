@@ -19,12 +19,10 @@ def _table(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def serial_tables(tmp_path_factory):
-    from tests.conftest import TINY_TOML
-
+def serial_tables(tmp_path_factory, tiny_toml):
     folder = tmp_path_factory.mktemp("serial")
     config = folder / "tiny.toml"
-    config.write_text(TINY_TOML)
+    config.write_text(tiny_toml)
     assert _sweep(config, folder / "res") == 0
     return {name: _table(folder / "res" / name) for name in ("runs.csv", "noise.csv")}
 

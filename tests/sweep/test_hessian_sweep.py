@@ -16,7 +16,7 @@ import empirical
 from empirical import hessian_sweep
 from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _sweep(config: Path, out: Path, *extra: str) -> int:

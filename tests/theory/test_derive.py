@@ -125,7 +125,7 @@ def test_cli_writes_tex_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_default_out_is_in_the_repository() -> None:
-    assert DEFAULT_OUT == Path(__file__).resolve().parent.parent / "paper" / "generated"
+    assert DEFAULT_OUT == Path(__file__).resolve().parents[2] / "paper" / "generated"
 
 
 def test_docstring_examples() -> None:
