@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, NoReturn, Sequence
+from typing import Callable, NoReturn, Sequence, TypeVar
+
+T = TypeVar("T")
 
 
 class UsageError(ValueError):
@@ -43,7 +45,7 @@ def ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer or comma-separated list of integers") from None
 
 
-def flat(lists: list[list] | None) -> list | None:
+def flat(lists: list[list[T]] | None) -> list[T] | None:
     """Flatten ``nargs="+"`` lists of comma-separated values; None stays None (no override)."""
     return None if lists is None else [v for sub in lists for v in sub]
 

@@ -16,107 +16,92 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy
 import torch
 from tqdm import tqdm
 
+from empirical import cli
 from empirical.sweep import config as cfg
 from empirical.sweep import estimate, executors, store
 from empirical.experiment import run
-from empirical.analysis import aggregate, verification
-from empirical.experiment.data import DataError
+from empirical import analysis
+from empirical.experiment.data import DATASETS, DataError
+from empirical.experiment.models import ACTIVATIONS, MODELS
 from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS, RunError
-
-class UsageError(Exception):
-    """A one-line user error; the CLI prints it and exits with status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number or comma-separated list of numbers") from None
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or comma-separated list of integers") from None
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="python -m empirical.hessian_sweep",
-        description="Train across learning rates and seeds; measure Hessian traces and noisy loss/accuracy.",
-        epilog="Lists accept spaces or commas: --lrs 0.01 0.1 or --lrs 0.01,0.1. Values resolve as "
+    """The command line: preset, config file and flags, results folder, device and executor."""
+    p = cli.parser(
+        "python -m empirical.hessian_sweep",
+        "Train across learning rates and seeds; measure Hessian traces and noisy loss/accuracy.",
+        "Lists accept spaces or commas: --lrs 0.01 0.1 or --lrs 0.01,0.1. Values resolve as "
         "preset, then --config file, then flags.",
     )
     p.add_argument("--preset", default="default", help=f"one of {', '.join(cfg.PRESETS)} (default: default)")
     p.add_argument("--config", metavar="FILE.toml", help="TOML file of config keys (top level or [sweep] table)")
     p.add_argument("--out", metavar="DIR", help="results folder (default: results/<preset>)")
-    p.add_argument("--overwrite", action="store_true", help="delete an existing results folder made with another config")
+    p.add_argument(
+        "--overwrite", action="store_true", help="delete --out first if it holds finished runs of another "
+        "config or is not a results folder (one without finished runs just gets the new config.json)"
+    )  # fmt: skip
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (default: cpu)")
     p.add_argument(
         "--executor", help="serial, processes (parallel local processes) or slurm (default: processes on the CPU, "
         "serial on a GPU)"
     )  # fmt: skip
     p.add_argument("--jobs", type=int, help="parallel processes for --executor processes (default: cores / cpu_threads)")
-    p.add_argument("--dry-run", action="store_true", help="show what would run or be submitted, run nothing")
-    p.add_argument("--estimate", action="store_true", help="time a short slice on --device and print the expected cost")
+    p.add_argument(
+        "--dry-run", action="store_true", help="check config and data, show what would happen to --out and which runs "
+        "would start or be submitted; write nothing"
+    )  # fmt: skip
+    p.add_argument(
+        "--estimate", action="store_true", help="time slices of one run on --device and print the expected cost per "
+        "run and for the sweep; write nothing"
+    )  # fmt: skip
     g = p.add_argument_group("config overrides")
-    g.add_argument("--lrs", type=_floats, nargs="+", metavar="LR", help="learning rates")
-    g.add_argument("--seeds", type=_ints, nargs="+", metavar="SEED", help="training seeds")
-    g.add_argument("--model", help="mlp, cnn1d or resnet20")
-    g.add_argument("--activation", help="relu, gelu, tanh, softplus, ...")
-    g.add_argument("--dataset", help="mnist1d, cifar10 or mnist")
+    g.add_argument("--lrs", type=cli.floats, nargs="+", metavar="LR", help="learning rates")
+    g.add_argument("--seeds", type=cli.ints, nargs="+", metavar="SEED", help="training seeds")
+    g.add_argument("--model", help=", ".join(MODELS))
+    g.add_argument("--activation", help=", ".join(ACTIVATIONS))
+    g.add_argument("--dataset", help=", ".join(DATASETS))
     g.add_argument("--data-root", metavar="DIR", help="folder with the dataset's files (cifar10, mnist)")
     g.add_argument("--epochs", type=int, help="training epochs")
     g.add_argument("--noise-model", help=", ".join(cfg.NOISE_MODELS))
-    g.add_argument("--noise-levels", type=_floats, nargs="+", metavar="ETA", help="noise levels η")
+    g.add_argument("--noise-levels", type=cli.floats, nargs="+", metavar="ETA", help="noise levels η > 0")
     g.add_argument("--samples", type=int, help="Monte Carlo noise draws per level (even: antithetic pairs)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except (UsageError, cfg.ConfigError, DataError, RunError) as e:
-        print(f"hessian_sweep: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("hessian_sweep: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    """Run the command: 0 when every run finished, 1 when Slurm jobs failed, 2 with one line on
+    stderr for bad input, 130 on Ctrl-C (rerunning resumes)."""
+    errors = (cfg.ConfigError, DataError, RunError)
+    return cli.run(parser(), _sweep, argv, errors=errors, interrupted="interrupted; rerun the same command to resume")
 
 
-def _flat(lists: list[list[Any]] | None) -> list[Any] | None:
-    """Flatten ``nargs="+"`` lists of comma-separated values; None stays None (no override)."""
-    return None if lists is None else [v for sub in lists for v in sub]
-
-
-def _main(argv: list[str] | None) -> int:
-    args = parser().parse_args(argv)
-    config = cfg.resolve(
+def _config(args: argparse.Namespace) -> cfg.SweepConfig:
+    """The preset, then the ``--config`` file, then the override flags, resolved and checked."""
+    return cfg.resolve(
         args.preset,
         args.config,
-        lrs=_flat(args.lrs),
-        seeds=_flat(args.seeds),
+        lrs=cli.flat(args.lrs),
+        seeds=cli.flat(args.seeds),
         model=args.model,
         activation=args.activation,
         dataset=args.dataset,
         data_root=args.data_root,
         epochs=args.epochs,
         noise_model=args.noise_model,
-        noise_levels=_flat(args.noise_levels),
+        noise_levels=cli.flat(args.noise_levels),
         samples=args.samples,
     )
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    config = _config(args)
     device = _check_device(args.device, here=args.executor != "slurm" or args.estimate)
     slurm = executors.SlurmOptions.from_table(cfg.read_toml(args.config, "slurm") if args.config else {})
     executor = args.executor or ("processes" if device == "cpu" else "serial")
@@ -131,15 +116,18 @@ def _main(argv: list[str] | None) -> int:
 
     run.load_split(config, "train")  # fail on bad data before touching the results folder
     run.load_split(config, "test")
-    _prepare_folder(out, config, args.overwrite, device)
-
-    finished = store.finished_runs(out)
+    action, plan = _plan_folder(out, config, args.overwrite)
+    finished = {} if action == "reset" else store.finished_runs(out)
     for run_id in finished:
         store.load_run(out / "runs" / run_id)  # an unreadable checkpoint stops here, naming it
     pending = [(lr, s) for lr in config.lrs for s in config.seeds if config.run_id(lr, s) not in finished]
     if args.dry_run:
+        print(f"dry run, nothing written; {out}: would {plan}")
         print(executors.describe(pending, config, out, executor, jobs, slurm))
         return 0
+    if action in ("replace", "reset"):
+        print(f"{out}: will {plan}", file=sys.stderr)
+    _prepare_folder(out, config, action, device)
     total = len(config.lrs) * len(config.seeds)
     print(f"{out}: {total} runs, {total - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
     with tqdm(total=len(pending), desc="runs", unit="run", file=sys.stderr) as bar:
@@ -166,36 +154,59 @@ def _assemble(out: Path, config: cfg.SweepConfig) -> str:
     run_rows, noise_rows = store.run_rows(records), store.noise_rows(records)
     store.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
     store.write_csv(out / "noise.csv", noise_rows, NOISE_COLUMNS)
-    s = aggregate.build(config.to_dict(), run_rows, noise_rows)
-    s["verification"] = verification.build(run_rows, noise_rows, activation=config.activation)
+    s = analysis.summarize(config.to_dict(), run_rows, noise_rows, activation=config.activation)
     store.write_json(out / "summary.json", s)
-    return aggregate.format_tables(s) + "\n\n" + verification.format_verdict(s["verification"])
+    return analysis.report(s)
 
 
-def _prepare_folder(out: Path, config: cfg.SweepConfig, overwrite: bool, device: str) -> None:
-    """Create ``out`` with ``config.json``; refuse a folder made with another config unless overwriting."""
+def _plan_folder(out: Path, config: cfg.SweepConfig, overwrite: bool) -> tuple[str, str]:
+    """What preparing ``out`` would do, found without writing: ``(action, plan)``, ``plan`` a phrase.
+
+    Actions: ``"create"`` (no folder, or an empty one), ``"resume"`` (same config), ``"replace"``
+    (another config but no finished run: replacing ``config.json`` loses nothing), ``"reset"``
+    (``overwrite``: delete the folder first). Raises :class:`~empirical.cli.UsageError` where the
+    folder holds finished runs of another config, or is not a results folder, and ``overwrite``
+    is not given; or where ``out`` or a parent of it is a file.
+    """
+    for path in (out, *out.parents):  # the nearest existing one must be a folder
+        if path.exists():
+            if not path.is_dir():
+                raise cli.UsageError(f"--out {out}: {path} is a file, not a folder; choose another --out")
+            break
+    if not out.exists() or not any(out.iterdir()):
+        return "create", "create it and write config.json"
     existing = out / "config.json"
-    if existing.exists():
-        try:
-            old = json.loads(existing.read_text()).get("sweep")
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-            old = None
-        new = config.to_dict()
-        if old != new:
-            if not overwrite:
-                changed = sorted(k for k in new if (old or {}).get(k) != new[k])
-                raise UsageError(
-                    f"{out} holds results of a different config (differs in: {', '.join(changed) or 'unreadable config.json'});"
-                    " choose another --out or pass --overwrite to delete them"
-                )
-            shutil.rmtree(out)
-    elif out.exists() and any(out.iterdir()):
+    if not existing.is_file():
         if not overwrite:
-            raise UsageError(f"{out} exists and is not a results folder; choose another --out or pass --overwrite")
+            raise cli.UsageError(f"{out} exists and is not a results folder; choose another --out or pass --overwrite")
+        return "reset", "delete it (--overwrite: not a results folder) and start afresh"
+    try:
+        old = json.loads(existing.read_text()).get("sweep")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        old = None
+    new = config.to_dict()
+    if old == new:
+        return "resume", "resume it (same config)"
+    old = old if isinstance(old, dict) else {}
+    changed = ", ".join(sorted(k for k in set(new) | set(old) if old.get(k) != new.get(k))) if old else ""
+    differs = f"differs in: {changed}" if changed else "is unreadable"
+    if not any((out / "runs").glob("*/run.json")):
+        return "replace", f"replace its config.json (which {differs}): no run has finished, nothing is lost"
+    if not overwrite:
+        raise cli.UsageError(
+            f"{out} holds results of a different config (its config.json {differs}); choose another --out or pass "
+            "--overwrite to delete them"
+        )
+    return "reset", f"delete its results (--overwrite; its config.json {differs}) and start afresh"
+
+
+def _prepare_folder(out: Path, config: cfg.SweepConfig, action: str, device: str) -> None:
+    """Carry out ``action`` from :func:`_plan_folder` and write ``config.json``."""
+    if action == "reset":
         shutil.rmtree(out)
     if out.exists():
         store.remove_temporaries(out)  # table writes cut short by a kill
-    store.write_json(existing, {"sweep": config.to_dict(), "environment": _environment(), "device": device})
+    store.write_json(out / "config.json", {"sweep": config.to_dict(), "environment": _environment(), "device": device})
 
 
 def _environment() -> dict[str, Any]:
@@ -223,11 +234,11 @@ def _check_device(device: str, here: bool) -> str:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise UsageError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+        raise cli.UsageError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
     if here and dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"device {device!r} requested but CUDA is not available on this machine")
+        raise cli.UsageError(f"device {device!r} requested but CUDA is not available on this machine")
     if dev.type not in ("cpu", "cuda"):
-        raise UsageError(f"device {device!r} is not supported; use cpu, cuda or cuda:N")
+        raise cli.UsageError(f"device {device!r} is not supported; use cpu, cuda or cuda:N")
     return device
 
 

@@ -1,8 +1,64 @@
-"""``python -m empirical.verify RESULTS_DIR``: does the theory predict the measurement? (CLI only)."""
+"""``python -m empirical.verify RESULTS_DIR``: does the theory predict the measurement?
 
+Reads a results folder (``empirical.analysis.load``), analyses it (``empirical.analysis.summarize``)
+and prints the verification's tables and verdict, or writes the verification as JSON. Pure
+analysis: nothing is trained or recomputed; the same analysis is in ``summary.json["verification"]``
+after every sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
 import sys
+from pathlib import Path
 
-from empirical.analysis.verification import main
+from empirical import analysis, cli
+from empirical.analysis import tables
+from empirical.analysis.load import LoadError, load
+from empirical.sweep import store
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: RESULTS_DIR [--json PATH] [--bootstrap N] [--seed S]."""
+    p = cli.parser(
+        "python -m empirical.verify",
+        "Compare the theory's predictions of the loss increase under weight noise (second and fourth order, "
+        "variance, sweet spot) with the measurements in a results folder, and print the verdict. Pure analysis: "
+        "nothing is trained or recomputed.",
+        "The same analysis is in summary.json['verification'] after every sweep.",
+    )
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a results folder (e.g. results/default)")
+    p.add_argument("--json", metavar="PATH", help="also write the verification as JSON to PATH ('-': stdout, no table)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=analysis.BOOTSTRAP,
+        help=f"bootstrap replicates over seeds (default {analysis.BOOTSTRAP})",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
+    return p
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.bootstrap < 1:
+        raise cli.UsageError(f"--bootstrap {args.bootstrap} is invalid; give an integer >= 1")
+    run_rows, noise_rows, activation = load(args.results_dir)
+    options = {"activation": activation, "bootstrap": args.bootstrap, "seed": args.seed}
+    v = analysis.summarize({}, run_rows, noise_rows, **options)["verification"]
+    if args.json == "-":
+        print(json.dumps(store._strict(v), indent=2))
+        return 0
+    print(tables.verification(v))
+    if args.json:
+        store.write_json(Path(args.json), v)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; 0 on success, 2 with one line on stderr for a bad folder or argument."""
+    return cli.run(parser(), _verify, argv, errors=(LoadError, store.RunError))
+
 
 if __name__ == "__main__":
     sys.exit(main())

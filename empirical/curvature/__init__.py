@@ -41,6 +41,7 @@ Example (the sweep's calls; ``scales`` from ``empirical.experiment.noise.scale``
 from empirical.curvature.exact import exact_gauss_newton, exact_hessian, operator_diagonal
 from empirical.curvature.fourth_order import FourthMoment, fourth_moment, split_fourth_moment
 from empirical.curvature.hvp import SplitHessian
+from empirical.curvature.kinks import KinkEstimate, kink_term
 from empirical.curvature.lanczos import EigenEstimate, SpectralDensity, spectral_density, top_eigenvalues
 from empirical.curvature.space import ParameterSpace
 from empirical.curvature.trace import METHODS, TraceEstimate, hessian_trace, layer_traces
@@ -51,6 +52,7 @@ __all__ = [
     "EigenEstimate",
     "FourthMoment",
     "FrobeniusEstimate",
+    "KinkEstimate",
     "ParameterSpace",
     "SpectralDensity",
     "SplitHessian",
@@ -61,6 +63,7 @@ __all__ = [
     "grad_cov_grad",
     "hessian_trace",
     "hsigma_sq_trace",
+    "kink_term",
     "layer_traces",
     "operator_diagonal",
     "spectral_density",

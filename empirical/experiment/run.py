@@ -89,17 +89,16 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     if status == "ok":
         curvature_details = measure_curvature(model, config, scales, x_train, y_train, xte, yte, device)
         metrics.update(curvature_details.pop("metrics"))
+        kinks = kink_terms(model, config, scales, xte, yte)
+        metrics["kink_seconds"] = kinks.seconds
+        curvature_details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
         start = time.perf_counter()
         levels = evaluate.monte_carlo(
             model, xte, yte, scales, config.noise_levels, config.samples, config.noise_seed, config.eval_batch_size
         )
         metrics["noise_seconds"] = time.perf_counter() - start
-        for level in levels:
-            row = level.row()
-            row["predicted_delta_loss"] = float(
-                predict.delta_loss_second_order(level.noise_level, metrics["noise_trace_test"])
-            )
-            noise_rows.append(row)
+        trace = metrics["noise_trace_test"]
+        noise_rows = [noise_row(lv, trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
     else:
         noise_rows = [{"noise_level": eta} for eta in config.noise_levels]
     for row in noise_rows:
@@ -110,20 +109,11 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
         "status": status,
         "lr": lr,
         "seed": seed,
-        "dataset": config.dataset,
-        "dataset_options": config.dataset_options,
-        "data_root": config.data_root,
-        "model": config.model,
-        "activation": config.activation,
-        "optimizer": {"name": config.optimizer, "momentum": config.momentum, "weight_decay": config.weight_decay},
-        "batch_size": config.batch_size,
-        "epochs": config.epochs,
-        "noise_model": config.noise_model,
+        "config": config.to_dict(),
         "noise_targets": names,
         "input_shape": list(x_train.shape[1:]),
         "num_classes": num_classes,
         "device": device,
-        "config": config.to_dict(),
         "metrics": metrics,
         "noise": noise_rows,
         "curvature": curvature_details,
@@ -140,6 +130,7 @@ COLLAPSE_MARGIN = 0.01  # nats
 FOURTH_ORDER_DRAWS = 6
 FOURTH_ORDER_SUBSET = 250
 VARIANCE_PROBES = 10
+KINK_STREAM = 5  # theory_generator stream of the kink term's probes (4: fourth order, 2: tr((HΣ₁)²))
 
 
 def label_entropy(y: Tensor) -> float:
@@ -212,22 +203,20 @@ def theory_terms(
 ) -> dict[str, Any]:
     """The verification's other inputs on the test split: E_v[D⁴L[v⁴]] (v ~ N(0, Σ₁)), gᵀΣ₁g, tr((HΣ₁)²).
 
-    Own generators (common random numbers across runs, independent of the trace probes); budgets
-    ``FOURTH_ORDER_DRAWS × FOURTH_ORDER_SUBSET`` and ``VARIANCE_PROBES``.
+    Own generators (:func:`theory_generator`); budgets ``FOURTH_ORDER_DRAWS × FOURTH_ORDER_SUBSET`` and
+    ``VARIANCE_PROBES``.
     """
-
-    def generator(stream: int) -> torch.Generator:
-        return torch.Generator().manual_seed(config.curvature_seed * 1000 + stream)
 
     m4 = curvature.split_fourth_moment(
         model, x, y, scales, draws=FOURTH_ORDER_DRAWS, subset=FOURTH_ORDER_SUBSET,
-        batch_size=config.eval_batch_size, generator=generator(4),
+        batch_size=config.eval_batch_size, generator=theory_generator(config, 4),
     )  # fmt: skip
     start = time.perf_counter()
     gsg = curvature.grad_cov_grad(model, x, y, scales, batch_size=config.eval_batch_size)
     hs2 = curvature.hsigma_sq_trace(
-        model, x, y, scales, probes=VARIANCE_PROBES, batch_size=config.eval_batch_size, generator=generator(2)
-    )
+        model, x, y, scales, probes=VARIANCE_PROBES, batch_size=config.eval_batch_size,
+        generator=theory_generator(config, 2),
+    )  # fmt: skip
     details["fourth_moment_test"] = {"draws": m4.draws, "subset": m4.subset, "seconds": m4.seconds,
                                      "second_moment": m4.second, "second_moment_se": m4.second_se}  # fmt: skip
     details["hsigma_sq_trace_test"] = {"matvecs": hs2.probes, "seconds": hs2.seconds}
@@ -236,3 +225,32 @@ def theory_terms(
         "grad_cov_grad_test": gsg, "hsigma_sq_trace_test": hs2.value, "hsigma_sq_trace_test_se": hs2.se,
         "fourth_order_seconds": m4.seconds, "variance_terms_seconds": time.perf_counter() - start,
     }  # fmt: skip
+
+
+def theory_generator(config: SweepConfig, stream: int) -> torch.Generator:
+    """The generator of one theory term: the same for every run (common random numbers), a stream of its
+    own, independent of the trace probes (seeded by ``curvature_seed`` alone) and of the noise draws."""
+    return torch.Generator().manual_seed(config.curvature_seed * 1000 + stream)
+
+
+def kink_terms(
+    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], x: Tensor, y: Tensor
+) -> curvature.KinkEstimate:
+    """kink(η) on the test split at every noise level (exactly 0 for smooth activations), with its
+    standard errors; probes and batches as ``empirical.curvature.kink_term``'s defaults."""
+    return curvature.kink_term(model, x, y, scales, config.noise_levels, generator=theory_generator(config, KINK_STREAM))
+
+
+def noise_row(level: evaluate.NoisyEvaluation, noise_trace: float, kink: float, kink_se: float) -> dict[str, Any]:
+    """One level's row of ``noise.csv`` with the predictions from tr(HΣ₁) and the level's kink term ± SE,
+    plus ``pair_increase``: the d_k of every antithetic pair in draw order, kept in ``run.json`` for
+    pooling runs draw by draw."""
+    eta = level.noise_level
+    return {
+        **level.row(),
+        "predicted_delta_loss": float(predict.delta_loss_second_order(eta, noise_trace)),
+        "kink_delta_loss": kink,
+        "kink_delta_loss_se": kink_se,
+        "predicted_delta_loss_kink": float(predict.delta_loss_with_kinks(eta, noise_trace, kink)),
+        "pair_increase": level.pair_increase.tolist(),
+    }

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -114,7 +115,7 @@ _PAPER = dict(
 
 PRESETS: dict[str, dict[str, Any]] = {"smoke": _SMOKE, "default": _DEFAULT, "paper": _PAPER}
 
-_FIELDS = {f.name: f for f in dataclasses.fields(SweepConfig)}
+_TYPES = get_type_hints(SweepConfig)  # field name → its type, as checked by :func:`typed`
 
 
 def resolve(preset: str = "default", file: str | Path | None = None, **overrides: Any) -> SweepConfig:
@@ -128,15 +129,52 @@ def resolve(preset: str = "default", file: str | Path | None = None, **overrides
     if given.get("dataset", preset_dataset) != preset_dataset:
         values.pop("dataset_options", None)  # the preset's options belong to the preset's dataset
     values.update(given)
-    unknown = sorted(set(values) - set(_FIELDS))
+    unknown = sorted(set(values) - set(_TYPES))
     if unknown:
-        raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(_FIELDS)}")
-    for key in ("lrs", "seeds", "noise_levels"):
-        if key in values:
-            values[key] = tuple(values[key])
-    config = SweepConfig(**values)
+        raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(_TYPES)}")
+    config = SweepConfig(**{k: typed(k, v, _TYPES[k]) for k, v in values.items()})
     check(config)
     return config
+
+
+def typed(key: str, value: Any, annotation: Any) -> Any:
+    """``value`` of the dataclass field type ``annotation``, normalised: lists become tuples, integers
+    where a number is expected become floats. Raises :class:`ConfigError` naming ``key``, the value
+    and the accepted type (a bool is not an integer; a string is not a list).
+    """
+    if not _fits(value, annotation):
+        raise ConfigError(f"{key} = {value!r} has the wrong type; give {_describe(annotation)}")
+    if get_origin(annotation) is tuple:
+        return tuple(typed(key, v, get_args(annotation)[0]) for v in value)
+    return float(value) if annotation is float else value
+
+
+_NAMES = {bool: ("true or false", "booleans"), int: ("an integer", "integers"), float: ("a number", "numbers"),
+          str: ("a string", "strings")}  # fmt: skip
+
+
+def _fits(value: Any, annotation: Any) -> bool:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and all(_fits(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if annotation in (int, float):
+        return isinstance(value, (int, float) if annotation is float else int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _describe(annotation: Any, plural: bool = False) -> str:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):  # None is a default only: files and flags cannot give it
+        return " or ".join(_describe(a, plural) for a in args if a is not type(None))
+    if origin is tuple:
+        return f"a list of {_describe(args[0], plural=True)}"
+    if origin is dict:
+        return "a table ({ key = value, ... })"
+    return _NAMES[annotation][plural]
 
 
 def read_toml(path: str | Path, table: str = "sweep") -> dict[str, Any]:
@@ -151,14 +189,19 @@ def read_toml(path: str | Path, table: str = "sweep") -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {e}") from None
     if table == "sweep" and "sweep" not in data:
         return {k: v for k, v in data.items() if k != "slurm"}
-    return data.get(table, {})
+    found = data.get(table, {})
+    if not isinstance(found, dict):
+        raise ConfigError(f"config file {str(path)!r}: {table} = {found!r} has the wrong type; give a table [{table}]")
+    return found
 
 
 def check(c: SweepConfig) -> None:
-    """Raise :class:`ConfigError` naming the first invalid value."""
+    """Raise :class:`ConfigError` naming the first value of the wrong type or out of range."""
     from empirical.experiment.data import DATASETS
     from empirical.experiment.models import ACTIVATIONS, MODELS
 
+    for name, annotation in _TYPES.items():
+        typed(name, getattr(c, name), annotation)
     _one_of("dataset", c.dataset, DATASETS)
     _one_of("model", c.model, MODELS)
     _one_of("activation", c.activation, ACTIVATIONS)
@@ -168,18 +211,21 @@ def check(c: SweepConfig) -> None:
     if not c.lrs:
         raise ConfigError("lrs is empty; give at least one learning rate")
     for lr in c.lrs:
-        if not _finite(lr) or lr <= 0:
+        if not math.isfinite(lr) or lr <= 0:
             raise ConfigError(f"learning rate {lr!r} is invalid; learning rates must be finite and > 0")
     if len(set(c.lrs)) != len(c.lrs):
         raise ConfigError(f"lrs {list(c.lrs)} has duplicates")
-    if not c.seeds or any(not isinstance(s, int) or s < 0 for s in c.seeds) or len(set(c.seeds)) != len(c.seeds):
+    if not c.seeds or any(s < 0 for s in c.seeds) or len(set(c.seeds)) != len(c.seeds):
         raise ConfigError(f"seeds {list(c.seeds)} are invalid; give distinct integers >= 0")
     for eta in c.noise_levels:
-        if not _finite(eta) or eta < 0:
-            raise ConfigError(f"noise level {eta!r} is invalid; noise levels must be finite and >= 0")
+        if not math.isfinite(eta) or eta <= 0:
+            raise ConfigError(
+                f"noise level {eta!r} is invalid; noise levels must be finite and > 0 "
+                "(η = 0, the clean model, is measured in every run anyway)"
+            )
     if not c.noise_levels:
         raise ConfigError("noise_levels is empty; give at least one noise level")
-    if not isinstance(c.samples, int) or c.samples < 2 or c.samples % 2:
+    if c.samples < 2 or c.samples % 2:
         raise ConfigError(f"samples {c.samples!r} is invalid; give an even integer >= 2 (antithetic pairs)")
     _positive_int("epochs", c.epochs)
     _positive_int("batch_size", c.batch_size)
@@ -196,8 +242,6 @@ def check(c: SweepConfig) -> None:
         raise ConfigError(f"trace_rel_se {c.trace_rel_se!r} is invalid; need > 0")
     if not (c.divergence_factor > 1):
         raise ConfigError(f"divergence_factor {c.divergence_factor!r} is invalid; need > 1")
-    if not isinstance(c.dataset_options, dict):
-        raise ConfigError(f"dataset_options {c.dataset_options!r} is invalid; give a table of options")
 
 
 def _one_of(key: str, value: Any, accepted: tuple[str, ...]) -> None:
@@ -205,10 +249,6 @@ def _one_of(key: str, value: Any, accepted: tuple[str, ...]) -> None:
         raise ConfigError(f"unknown {key} {value!r}; choose one of {', '.join(accepted)}")
 
 
-def _positive_int(key: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+def _positive_int(key: str, value: int) -> None:
+    if value < 1:
         raise ConfigError(f"{key} {value!r} is invalid; give an integer >= 1")
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -1,48 +1,78 @@
-"""``--estimate``: the expected cost of a sweep, from a short timed slice on the current device.
+"""``--estimate``: the cost of one run and of the sweep, from timed slices of the run's own code.
 
-Costs do not depend on the data's values, so the slice runs on random inputs of the dataset's
-shape and split sizes (no data folder needed). Each phase is timed on a slice and extrapolated
-linearly: training steps × steps per run; one clean forward pass over the test split × noise
-draws; the run's curvature measurements on a slice of ``CURVATURE_SLICE`` samples × the samples
-the run uses (adaptive estimators may stop at other budgets on the full split: a rough figure).
+Costs do not depend on the data's values, so the slices run on random inputs of the dataset's
+shape (no data folder needed), on the device, under the run's torch threads, each after an untimed
+warm-up call (one-off set-up that a sweep pays once per process); slices shorter than
+``MIN_SECONDS`` are repeated and averaged. Every phase of
+:func:`empirical.experiment.run.execute` is timed with the function the run calls and scaled by
+how much more the run does:
+
+- training: ``steps`` SGD steps of ``train_model`` × the run's steps (epochs × batches);
+- curvature: ``measure_curvature`` on slices of at most ``slice_size`` samples per split, chunked
+  like the run's splits; each measurement × its split's size over its slice's (traces on the
+  curvature subset and the test split, λ_max on the subset, variance terms on the test split);
+  the fourth-order term runs on the run's own subset size and draws;
+- noise: ``monte_carlo`` at one level and one antithetic pair over one evaluation batch (three
+  passes) × the run's passes (1 + samples × levels) and batches.
+
+What the trained network decides is reported as such. A trace whose residual H − G is certified
+zero (piecewise-linear activations) costs the same on every network. Otherwise its adaptive
+estimate stops between its first check and its product budget, so the curvature is a range, with
+products priced at Lanczos's time per product on the same slice. λ_max takes as many Lanczos
+products as on the slice's untrained network (MNIST-1D CNN: 12–27 untrained, 12–22 trained).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
+from torch import Tensor
 
+from empirical import curvature
 from empirical.experiment import data, evaluate, models, noise, run
 from empirical.sweep.config import SweepConfig
 from empirical.timing import timed
 
-# (input shape, train size, test size); MNIST-1D sizes follow the config's dataset options.
+# Input shape per dataset; (train, test) sizes where fixed (MNIST-1D's follow its options).
 _SHAPES = {"mnist1d": (1, 40), "cifar10": (3, 32, 32), "mnist": (1, 28, 28)}
 _SIZES = {"cifar10": (50000, 10000), "mnist": (60000, 10000)}
-CURVATURE_SLICE = 64  # samples of the timed curvature slice
-MIN_MATVECS = 10  # the trace estimators' minimum number of products
+# Samples per split of the timed curvature slice: large enough that per-call overheads scale away
+# (MNIST-1D CNN, one CPU thread: a 512-sample slice scaled to 2,000 samples is within 1.4× of the
+# time measured on 2,000), small enough for large models.
+CURVATURE_SLICE = 512
+TRAIN_STEPS = 10
+MIN_SECONDS = 0.5  # short slices (training steps, noise passes) are repeated for at least this long
+_FIRST_CHECK = 1e30  # rel_se that stops a trace at its first check (its fewest products)
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """Seconds per run by phase, for one run on this device."""
+    """Seconds of one run by phase, named as the run's ``<phase>_seconds`` in ``run.json``.
+
+    ``curvature`` (three traces and λ_max) has the traces at their fewest products and
+    ``curvature_max`` at their budget; they are equal when the traces are certified exact.
+    ``trace_products``: products per trace, fewest and most.
+    """
 
     train: float
-    curvature: float  # at the smallest trace budget
-    curvature_max: float  # at the config's full trace budget
+    curvature: float
+    curvature_max: float
+    fourth_order: float
+    variance_terms: float
     noise: float
+    trace_products: tuple[int, int]
 
     @property
     def per_run(self) -> float:
-        return self.train + self.curvature + self.noise
+        return self.train + self.curvature + self.fourth_order + self.variance_terms + self.noise
 
     @property
     def per_run_max(self) -> float:
-        return self.train + self.curvature_max + self.noise
+        return self.per_run - self.curvature + self.curvature_max
 
 
 def split_sizes(config: SweepConfig) -> tuple[int, int]:
@@ -57,71 +87,140 @@ def split_sizes(config: SweepConfig) -> tuple[int, int]:
     return sizes if limit is None else (min(sizes[0], limit), min(sizes[1], limit))
 
 
-def measure(config: SweepConfig, device: str, steps: int = 10) -> Estimate:
-    """Time a slice of each phase of one run on ``device`` and extrapolate to the whole run.
+def measure(
+    config: SweepConfig, device: str, steps: int = TRAIN_STEPS, slice_size: int = CURVATURE_SLICE
+) -> Estimate:
+    """Time slices of each phase of one run on ``device`` and scale them to the whole run.
 
     Runs with the run's ``cpu_threads`` torch threads, as :func:`empirical.experiment.run.execute` does.
     """
     with run.torch_threads(config.cpu_threads):
-        return _measure(config, device, steps)
+        generator = torch.Generator().manual_seed(0)
+        classes = data.NUM_CLASSES[config.dataset]
+        model = models.build(config.model, _SHAPES[config.dataset], classes, activation=config.activation, seed=0)
+        model.to(device)
+        train = _train(model, config, steps, generator, device)
+        scales = noise.scale(model, config.noise_model, noise.targets(model, config.noise_scope))
+        return Estimate(train=train, **_curvature(model, config, scales, slice_size, generator, device),
+                        noise=_noise(model, config, scales, generator, device))  # fmt: skip
 
 
-def _measure(config: SweepConfig, device: str, steps: int) -> Estimate:
-    generator = torch.Generator().manual_seed(0)
-    shape = _SHAPES[config.dataset]
+def _random(config: SweepConfig, n: int, generator: torch.Generator, device: str) -> tuple[Tensor, Tensor]:
+    """``n`` random inputs of the dataset's shape and random labels."""
+    x = torch.randn(n, *_SHAPES[config.dataset], generator=generator)
+    y = torch.randint(0, data.NUM_CLASSES[config.dataset], (n,), generator=generator)
+    return x.to(device), y.to(device)
+
+
+def _train(model: torch.nn.Module, config: SweepConfig, steps: int, generator: torch.Generator, device: str) -> float:
+    """The run's training seconds: ``steps`` steps of ``train_model`` × epochs × batches per epoch."""
+    x, y = _random(config, steps * config.batch_size, generator, device)
+    one_epoch = dataclasses.replace(config, epochs=1)
+    lr = 1e-3  # a step costs the same at any rate; a small one keeps random-label training finite
+    run.train_model(model, one_epoch, lr, 0, x[: config.batch_size], y[: config.batch_size])  # warm-up
+    seconds = _repeated(lambda: run.train_model(model, one_epoch, lr, 0, x, y), device)
+    return seconds / steps * math.ceil(split_sizes(config)[0] / config.batch_size) * config.epochs
+
+
+def _curvature(
+    model: torch.nn.Module,
+    config: SweepConfig,
+    scales: dict[str, Tensor],
+    slice_size: int,
+    generator: torch.Generator,
+    device: str,
+) -> dict[str, float | tuple[int, int]]:
+    """``curvature``, ``curvature_max``, ``fourth_order``, ``variance_terms`` seconds and ``trace_products``."""
     n_train, n_test = split_sizes(config)
-    model = models.build(config.model, shape, data.NUM_CLASSES[config.dataset], activation=config.activation, seed=0)
-    model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=config.momentum)
-    batch = torch.randn(config.batch_size, *shape, generator=generator).to(device)
-    labels = torch.randint(0, 10, (config.batch_size,), generator=generator).to(device)
+    n_sub = min(config.curvature_samples or n_train, n_train)
+    k_sub, k_test = min(slice_size, n_sub), min(n_test, max(slice_size, run.FOURTH_ORDER_SUBSET))
+    # A split larger than one evaluation batch rebuilds its graph for every product: chunk the
+    # slice as finely as the run's larger split.
+    largest, batch = max(n_sub, n_test), config.eval_batch_size
+    if largest > batch:
+        batch = max(1, math.ceil(slice_size * batch / largest))
+    # Traces stop at their first check: what products beyond cost is priced from Lanczos below.
+    sliced = dataclasses.replace(config, curvature_samples=k_sub, eval_batch_size=batch, trace_rel_se=_FIRST_CHECK)
+    x_sub, y_sub = _random(config, k_sub, generator, "cpu")  # the run keeps the train split on the CPU
+    x_test, y_test = _random(config, k_test, generator, device)
+    run.measure_curvature(model, sliced, scales, x_sub[:8], y_sub[:8], x_test[:8], y_test[:8], device)  # warm-up
+    measured = run.measure_curvature(model, sliced, scales, x_sub, y_sub, x_test, y_test, device)
 
-    def step() -> None:
-        xb = data.augment(batch, generator) if config.augment else batch
-        loss = torch.nn.functional.cross_entropy(model(xb), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    exact = curvature.hessian_trace(
+        model, x_test[:16], y_test[:16], max_matvecs=config.trace_max_matvecs, batch_size=batch,
+        generator=torch.Generator().manual_seed(0),
+    ).exact  # fmt: skip
+    fewest = measured["hessian_trace_test"]["matvecs"]
+    most = fewest if exact else max(fewest, config.trace_max_matvecs)
+    lanczos = measured["lambda_max_train"]
+    per_product = lanczos["seconds"] / lanczos["matvecs"] / k_sub  # seconds per product and sample
+    low = lanczos["seconds"] * n_sub / k_sub
+    high = low
+    for name, n, k in (("hessian_trace_train", n_sub, k_sub), ("hessian_trace_test", n_test, k_test),
+                       ("noise_trace_test", n_test, k_test)):  # fmt: skip
+        low += measured[name]["seconds"] * n / k
+        high += measured[name]["seconds"] * n / k + n * (most - measured[name]["matvecs"]) * per_product
+    metrics = measured["metrics"]
+    subset = min(run.FOURTH_ORDER_SUBSET, n_test) / min(run.FOURTH_ORDER_SUBSET, k_test)
+    return {
+        "curvature": low,
+        "curvature_max": high,
+        "fourth_order": metrics["fourth_order_seconds"] * subset,
+        "variance_terms": metrics["variance_terms_seconds"] * n_test / k_test,
+        "trace_products": (fewest, most),
+    }
 
-    model.train()
-    step()  # warm-up
-    per_step = timed(step, device, steps)
-    train = per_step * math.ceil(n_train / config.batch_size) * config.epochs
-    model.eval()
 
-    n_eval = min(config.eval_batch_size, n_test)
-    x_eval = torch.randn(n_eval, *shape, generator=generator).to(device)
-    y_eval = torch.randint(0, 10, (n_eval,), generator=generator).to(device)
-    forward = timed(lambda: evaluate.loss_and_accuracy(model, x_eval, y_eval, n_eval), device, 3) * n_test / n_eval
-    noise_cost = forward * len(config.noise_levels) * config.samples
+def _noise(
+    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], generator: torch.Generator, device: str
+) -> float:
+    """The run's Monte Carlo seconds: three passes over one evaluation batch × the run's passes and batches."""
+    n_test = split_sizes(config)[1]
+    k = min(config.eval_batch_size, n_test)
+    x, y = _random(config, k, generator, device)
 
-    # Curvature as the run measures it (traces, λ_max, theory terms) on a small split at the
-    # smallest trace budget, scaled linearly to the split sizes the run uses; the traces' adaptive
-    # stopping decides where between that and the full budget a real run lands.
-    k = min(CURVATURE_SLICE, n_eval)
-    scales = noise.scale(model, config.noise_model, noise.targets(model, config.noise_scope))
-    sliced = dataclasses.replace(config, curvature_samples=k, trace_max_matvecs=MIN_MATVECS)
-    start = time.perf_counter()
-    run.measure_curvature(model, sliced, scales, x_eval[:k].cpu(), y_eval[:k].cpu(), x_eval[:k], y_eval[:k], device)
-    used = min(config.curvature_samples or n_train, n_train) + min(config.curvature_samples or n_test, n_test)
-    low = (time.perf_counter() - start) * used / (2 * k)
-    return Estimate(train, low, low * max(1.0, config.trace_max_matvecs / MIN_MATVECS), noise_cost)
+    def three_passes() -> None:  # clean, +ε and −ε
+        evaluate.monte_carlo(model, x, y, scales, config.noise_levels[:1], 2, config.noise_seed, config.eval_batch_size)
+
+    three_passes()  # warm-up
+    passes = 1 + config.samples * len(config.noise_levels)
+    return _repeated(three_passes, device) / 3 * passes * n_test / k
+
+
+def _repeated(fn: Callable[[], object], device: str) -> float:
+    """Mean seconds per call of ``fn``, called until ``MIN_SECONDS`` have passed (at least once)."""
+    calls, total = 0, 0.0
+    while calls == 0 or total < MIN_SECONDS:
+        total += timed(fn, device)
+        calls += 1
+    return total / calls
 
 
 def report(config: SweepConfig, device: str, estimate: Estimate, runs: int, jobs: int) -> str:
     """The lines ``--estimate`` prints."""
-    total, total_max = estimate.per_run * runs, estimate.per_run_max * runs
+    e = estimate
+    fewest, most = e.trace_products
+    traces = (
+        f"traces certified exact, {fewest} products each"
+        if fewest == most
+        else f"traces take {fewest} to {most} products each, as many as the trained network needs"
+    )
     return "\n".join(
         [
             f"Estimated cost on {device} (preset {config.preset}: {config.model} on {config.dataset}, "
             f"{config.epochs} epochs, {len(config.noise_levels)} noise levels × {config.samples} draws):",
-            f"  per run: {_hms(estimate.per_run)} to {_hms(estimate.per_run_max)} = training {_hms(estimate.train)}"
-            f" + curvature {_hms(estimate.curvature)} to {_hms(estimate.curvature_max)} (trace budget "
-            f"{MIN_MATVECS} to {config.trace_max_matvecs} products) + noise evaluation {_hms(estimate.noise)}",
-            f"  {runs} runs: {_hms(total)} to {_hms(total_max)} serial; {_hms(total / jobs)} to "
-            f"{_hms(total_max / jobs)} with {jobs} parallel jobs of this kind",
+            f"  per run: {_span(e.per_run, e.per_run_max)} = training {_hms(e.train)} + curvature "
+            f"{_span(e.curvature, e.curvature_max)} ({traces}) + fourth-order term {_hms(e.fourth_order)}"
+            f" + variance terms {_hms(e.variance_terms)} + noise evaluation {_hms(e.noise)}",
+            f"  {runs} runs: {_span(e.per_run * runs, e.per_run_max * runs)} serial; "
+            f"{_span(e.per_run * runs / jobs, e.per_run_max * runs / jobs)} with {jobs} parallel jobs of this kind"
+            " (a diverged run skips curvature and noise)",
         ]
     )
+
+
+def _span(low: float, high: float) -> str:
+    return _hms(low) if _hms(low) == _hms(high) else f"{_hms(low)} to {_hms(high)}"
 
 
 def _hms(seconds: float) -> str:

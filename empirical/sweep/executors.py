@@ -13,9 +13,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, get_type_hints
 
-from empirical.sweep.config import ConfigError, SweepConfig
+from empirical.sweep.config import ConfigError, SweepConfig, typed
 
 EXECUTORS = ("serial", "processes", "slurm")
 Task = tuple[float, int]  # (lr, seed)
@@ -40,11 +40,12 @@ class SlurmOptions:
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> "SlurmOptions":
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(table) - known)
+        """The options of a ``[slurm]`` table; :class:`ConfigError` for an unknown key or a value of the wrong type."""
+        known = get_type_hints(cls)
+        unknown = sorted(set(table) - set(known))
         if unknown:
             raise ConfigError(f"unknown [slurm] key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
-        return cls(**table)
+        return cls(**{k: typed(f"[slurm] {k}", v, known[k]) for k, v in table.items()})
 
 
 def cpu_count() -> int:

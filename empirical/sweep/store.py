@@ -1,8 +1,9 @@
-"""The results folder (its format: ``docs/results.md``): atomic writes, run records, tables.
+"""The results folder: atomic writes, run records, tables.
 
-Layout of ``results/<name>/``: ``config.json``; ``runs/<run_id>/model.pt`` and ``run.json``
-(written last: a run without it is unfinished); ``runs.csv``, ``noise.csv`` and ``summary.json``,
-assembled from the run records alone so runs may finish in any order, anywhere.
+Its files and columns are defined in :mod:`empirical.sweep.schema` (``docs/results.md``). A run's
+``run.json`` is written last (a run without it is unfinished), and ``runs.csv``, ``noise.csv``
+and ``summary.json`` are assembled from the run records alone, so runs may finish in any order,
+anywhere.
 """
 
 from __future__ import annotations
@@ -12,26 +13,17 @@ import io
 import json
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Iterable
 
 import torch
 from torch import nn
 
-RUNS_COLUMNS = (
-    "run_id", "lr", "seed", "status", "failure", "epochs", "train_loss", "train_acc", "test_loss", "test_acc",
-    "hessian_trace_train", "hessian_trace_train_se", "hessian_trace_test", "hessian_trace_test_se",
-    "noise_trace_test", "noise_trace_test_se", "lambda_max_train", "lambda_max_residual",
-    "stability_bound", "weight_norm", "train_seconds", "curvature_seconds", "noise_seconds",
-    "fourth_moment_test", "fourth_moment_test_se", "fourth_moment_draws", "grad_cov_grad_test",
-    "hsigma_sq_trace_test", "hsigma_sq_trace_test_se", "fourth_order_seconds", "variance_terms_seconds",
-)  # fmt: skip
-NOISE_COLUMNS = (
-    "run_id", "lr", "seed", "noise_model", "noise_level", "samples", "clean_loss", "noisy_loss_mean",
-    "delta_loss", "delta_loss_se", "delta_loss_std", "predicted_delta_loss", "clean_acc",
-    "noisy_acc_mean", "noisy_acc_std", "noisy_acc_se", "normalized_acc",
-)  # fmt: skip
+from empirical.sweep import schema
+
+RUNS_COLUMNS = schema.names(schema.RUNS)
+NOISE_COLUMNS = schema.names(schema.NOISE)
 
 
 class RunError(ValueError):
@@ -39,9 +31,13 @@ class RunError(ValueError):
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a kill at any moment leaves the old file or the new one."""
+    """Write ``data`` to ``path`` so that a kill at any moment leaves the old file or the new one.
+
+    The file gets the mode a plain ``open`` gives (0o666 less the umask, so collaborators can
+    read it where the umask lets them): the kernel applies the umask when the temporary is created.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -49,8 +45,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, exclusively created ``.<name>.<random>.tmp`` beside ``path``, opened for writing."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:  # a name drawn twice: draw again
+            continue
 
 
 def remove_temporaries(folder: Path) -> None:

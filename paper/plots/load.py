@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-#: Columns the figures read; a file without one of them is rejected at load time.
+#: Columns the figures read, a subset of the format's (``docs/results.md``; the tests check it); a
+#: file without one of them is rejected at load time.
 RUNS_COLUMNS = (
     "run_id", "lr", "seed", "status", "test_acc", "hessian_trace_train", "hessian_trace_train_se",
     "hessian_trace_test", "hessian_trace_test_se", "noise_trace_test", "noise_trace_test_se",

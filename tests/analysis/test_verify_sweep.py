@@ -4,14 +4,14 @@ import csv
 import json
 import math
 
-from empirical import hessian_sweep
-from empirical.analysis import verification as verify
+from empirical import hessian_sweep, verify
 
 
 def test_sweep_writes_verification_and_prints_the_verdict(tiny_config, tmp_path, capsys):
     out = tmp_path / "res"
     assert hessian_sweep.main(["--preset", "smoke", "--config", str(tiny_config), "--out", str(out)]) == 0
-    assert "Verdict:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Verdict:" in printed and printed.count("Sweet spot (lr)") == 1 and "Sweet spot by" not in printed
     with (out / "runs.csv").open() as f:
         runs = {r["run_id"]: r for r in csv.DictReader(f)}
     ok, diverged = runs["lr0.05_seed0"], runs["lr1000_seed0"]
@@ -19,7 +19,10 @@ def test_sweep_writes_verification_and_prints_the_verdict(tiny_config, tmp_path,
                    "hsigma_sq_trace_test_se"):  # fmt: skip
         assert math.isfinite(float(ok[column])) and diverged[column] == ""
     assert float(ok["fourth_moment_draws"]) >= 2 and float(ok["hsigma_sq_trace_test"]) > 0
-    v = json.loads((out / "summary.json").read_text())["verification"]
+    summary = json.loads((out / "summary.json").read_text())
+    bound = {a["lr"]: a["stability_bound"]["mean"] for a in summary["per_lr"]}
+    assert bound[1000.0] == float(diverged["stability_bound"]) > 0  # known for the diverged lr too
+    v = summary["verification"]
     assert {r["run_id"] for r in v["second_order"]} == {"lr0.05_seed0"} and len(v["fourth_order"]) == 2
     assert [s["noise_level"] for s in v["sweet_spot"]] == [0.05, 0.2] and len(v["spearman"]) == 8
     # the CLI on the same folder gives the same analysis

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from empirical.curvature import fourth_order
-from empirical.analysis import verification as verify
+from empirical.analysis.stats import compare
 from empirical.curvature.fourth_order import (
     directional_derivatives,
     fourth_moment,
@@ -122,8 +122,8 @@ def test_quartic_fourth_order_prediction_matches_and_second_order_does_not():
     second = float(predict.delta_loss_second_order(eta, noise_trace))
     fourth = float(predict.delta_loss_fourth_order(eta, noise_trace, m4.value))
     fourth_se = float(predict.delta_loss_fourth_order(eta, 0.0, m4.se))
-    r2 = verify.compare(measured, measured_se, second, 0.0)
-    r4 = verify.compare(measured, measured_se, fourth, fourth_se)
+    r2 = compare(measured, measured_se, second, 0.0)
+    r4 = compare(measured, measured_se, fourth, fourth_se)
     assert r4["ci_contains_1"] and r4["within_10pct"]
     assert not r2["ci_contains_1"] and not r2["within_10pct"] and r2["ratio"] > 1.3
 

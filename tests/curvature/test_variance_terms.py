@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from empirical.curvature import variance_terms
-from empirical.analysis import verification as verify
+from empirical.analysis.stats import compare
 from empirical.curvature.variance_terms import frobenius_sq, grad_cov_grad, hsigma_sq_trace
 from tests.curvature.problems import problem
 from theory import predict
@@ -80,11 +80,11 @@ def test_quadratic_variance_prediction_matches_the_measured_spread():
         var = float(predict.delta_loss_variance(eta, float(g @ S @ S @ g), float((S @ A @ S).square().sum())))
         measured = float(dl.std())
         measured_se = measured / math.sqrt(2 * (len(dl) - 1))
-        r = verify.compare(measured, measured_se, math.sqrt(var), 0.0)
+        r = compare(measured, measured_se, math.sqrt(var), 0.0)
         assert abs(r["ratio"] - 1) <= 4 * r["ratio_se"], (eta, r)
         wrong = math.sqrt(float(predict.delta_loss_variance(eta, float(g @ S @ S @ g), 0.0)))
         if eta == 1.0:  # dropping the curvature term would be caught
-            assert not verify.compare(measured, measured_se, wrong, 0.0)["ci_contains_1"]
+            assert not compare(measured, measured_se, wrong, 0.0)["ci_contains_1"]
 
 
 def test_bad_arguments_are_named():

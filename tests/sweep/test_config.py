@@ -64,3 +64,56 @@ def test_switching_dataset_drops_the_presets_dataset_options_unless_given(tmp_pa
     assert cfg.resolve("default", dataset="mnist").dataset_options == {}
     assert cfg.resolve("default", dataset="mnist", dataset_options={"limit": 10}).dataset_options == {"limit": 10}
     assert cfg.resolve("default").dataset_options == cfg.PRESETS["default"]["dataset_options"]
+
+
+@pytest.mark.parametrize(
+    "line, named, accepted",
+    [
+        ("lrs = 0.1", "lrs = 0.1", "a list of numbers"),
+        ('lrs = "0.1"', "lrs = '0.1'", "a list of numbers"),  # not read one character at a time
+        ('lrs = [0.1, "x"]', "lrs = [0.1, 'x']", "a list of numbers"),
+        ("seeds = [0.5]", "seeds = [0.5]", "a list of integers"),
+        ("epochs = 2.5", "epochs = 2.5", "an integer"),
+        ("epochs = true", "epochs = True", "an integer"),  # a bool is not an integer
+        ('momentum = "0.9"', "momentum = '0.9'", "a number"),
+        ("dataset_options = 3", "dataset_options = 3", "a table"),
+        ('curvature_samples = "all"', "curvature_samples = 'all'", "an integer"),
+        ("model = 3", "model = 3", "a string"),
+        ("augment = 1", "augment = 1", "true or false"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_naming_key_value_and_accepted_type(tmp_path, line, named, accepted):
+    toml = tmp_path / "sweep.toml"
+    toml.write_text(f"[sweep]\n{line}\n")
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.resolve("smoke", toml)
+    message = str(info.value)
+    assert named in message and accepted in message and "\n" not in message
+
+
+def test_numbers_become_floats_and_lists_tuples():
+    c = cfg.resolve("smoke", lrs=[1, 0.1], momentum=0, noise_levels=[1])
+    assert c.lrs == (1.0, 0.1) and c.noise_levels == (1.0,) and c.momentum == 0.0
+    assert all(type(v) is float for v in (*c.lrs, *c.noise_levels, c.momentum))
+
+
+def test_check_refuses_a_config_built_with_a_wrong_type():
+    with pytest.raises(cfg.ConfigError, match="epochs = '3'"):
+        cfg.check(cfg.SweepConfig(epochs="3"))
+
+
+def test_a_sweep_or_slurm_entry_that_is_not_a_table_is_refused(tmp_path):
+    toml = tmp_path / "sweep.toml"
+    toml.write_text("sweep = 3\n")
+    with pytest.raises(cfg.ConfigError, match="sweep = 3"):
+        cfg.resolve("smoke", toml)
+    toml.write_text('slurm = "gpu"\n')
+    with pytest.raises(cfg.ConfigError, match="slurm = 'gpu'"):
+        cfg.read_toml(toml, "slurm")
+
+
+@pytest.mark.parametrize("levels", [[0.0, 0.05], [0]])
+def test_noise_level_zero_is_refused_as_the_clean_model(levels):
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.resolve("smoke", noise_levels=levels)
+    assert "> 0" in str(info.value) and "clean model" in str(info.value)

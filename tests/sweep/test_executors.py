@@ -76,3 +76,9 @@ def test_slurm_parameters_carry_partition_gpus_and_extra_options():
     assert params["slurm_additional_parameters"] == {"qos": "high"}
 
 
+def test_a_slurm_value_of_the_wrong_type_is_refused_naming_it(tiny_config, tmp_path, capsys):
+    config = tiny_config.parent / "typed_slurm.toml"
+    config.write_text(tiny_config.read_text() + '\n[slurm]\ntime_min = "5"\n')
+    assert _sweep(config, tmp_path / "res", "--executor", "slurm", "--dry-run") == 2
+    err = capsys.readouterr().err.strip()
+    assert "[slurm] time_min = '5'" in err and "an integer" in err and len(err.splitlines()) == 1

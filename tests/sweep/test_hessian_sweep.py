@@ -57,7 +57,7 @@ def test_sweep_writes_every_contract_file(tiny_config, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert [a["lr"] for a in summary["per_lr"]] == [0.05, 1000.0]
     model, record = empirical.load_run(out / "runs" / "lr0.05_seed0")
-    assert not model.training and record["status"] == "ok" and record["dataset"] == "mnist1d"
+    assert not model.training and record["status"] == "ok" and record["config"]["dataset"] == "mnist1d"
     state = torch.load(out / "runs" / "lr0.05_seed0" / "model.pt", weights_only=True)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert "Sweet spot" in capsys.readouterr().out
@@ -153,3 +153,87 @@ def test_unreadable_checkpoint_exits_2_naming_it_without_traceback(tiny_config, 
     assert done.returncode == 2
     assert str(checkpoint) in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_out_naming_a_file_exits_2_naming_it(tiny_config, tmp_path, capsys, inside):
+    file = tmp_path / "notes.txt"
+    file.write_text("keep me")
+    out = file / "res" if inside else file
+    assert _sweep(tiny_config, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{file} is a file" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert file.read_text() == "keep me"
+
+
+def test_a_config_value_of_the_wrong_type_exits_2_naming_it(tmp_path, capsys):
+    toml = tmp_path / "bad.toml"
+    toml.write_text('lrs = "0.1"\n')
+    assert _sweep(toml, tmp_path / "res") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "hessian_sweep: error: lrs = '0.1' has the wrong type; give a list of numbers"
+
+
+def test_noise_level_zero_exits_2_saying_levels_must_be_positive(tiny_config, tmp_path, capsys):
+    assert _sweep(tiny_config, tmp_path / "res", "--noise-levels", "0,0.05") == 2
+    err = capsys.readouterr().err.strip()
+    assert "noise level 0.0" in err and "> 0" in err and len(err.splitlines()) == 1
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_dry_run_writes_nothing_and_a_real_run_with_other_flags_then_starts_cleanly(tiny_config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out, "--dry-run", "--epochs", "3") == 0
+    assert "would create it" in capsys.readouterr().out and not out.exists()
+    assert _sweep(tiny_config, out, "--dry-run", "--noise-levels", "0") == 2  # still checks the config
+    assert not out.exists()
+    assert _sweep(tiny_config, out, "--lrs", "0.05") == 0
+    assert json.loads((out / "config.json").read_text())["sweep"]["epochs"] == 2
+
+
+def test_dry_run_on_existing_results_reports_what_would_happen_and_changes_nothing(tiny_config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    before = _files(out)
+    capsys.readouterr()
+    assert _sweep(tiny_config, out, "--dry-run") == 0
+    assert "would resume it" in capsys.readouterr().out
+    assert _sweep(tiny_config, out, "--dry-run", "--epochs", "3") == 2  # would be refused: results exist
+    assert "epochs" in capsys.readouterr().err
+    assert _sweep(tiny_config, out, "--dry-run", "--epochs", "3", "--overwrite") == 0
+    plan = capsys.readouterr().out
+    assert "would delete its results" in plan and "lr0.05_seed0" in plan and "lr1000_seed0" in plan
+    assert _files(out) == before
+
+
+def test_another_config_replaces_config_json_when_no_run_has_finished(tiny_config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out, "--lrs", "0.05") == 0
+    (out / "runs" / "lr0.05_seed0" / "run.json").unlink()  # killed before it finished: nothing measured
+    capsys.readouterr()
+    assert _sweep(tiny_config, out, "--lrs", "0.05", "--epochs", "3") == 0
+    assert "replace its config.json (which differs in: epochs)" in capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text())["sweep"]["epochs"] == 3
+    assert json.loads((out / "runs" / "lr0.05_seed0" / "run.json").read_text())["config"]["epochs"] == 3
+
+
+def test_help_lists_every_option_with_its_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        hessian_sweep.main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for action in hessian_sweep.parser()._actions:
+        assert action.help, action.option_strings
+        assert all(option in text for option in action.option_strings)
+
+
+def test_ctrl_c_exits_130_with_the_resume_hint(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hessian_sweep, "_sweep", interrupted)
+    assert hessian_sweep.main(["--preset", "smoke"]) == 130
+    assert capsys.readouterr().err.strip() == "hessian_sweep: interrupted; rerun the same command to resume"

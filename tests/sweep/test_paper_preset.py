@@ -40,9 +40,9 @@ def test_paper_preset_trains_resnet20_with_augmentation_on_a_tiny_cifar_folder(t
     argv = ["--preset", "paper", "--config", str(config), "--data-root", str(root), "--out", str(out)]
     assert hessian_sweep.main(argv) == 0
     record = json.loads((out / "runs" / "lr0.05_seed0" / "run.json").read_text())
-    assert (record["dataset"], record["model"], record["config"]["augment"]) == ("cifar10", "resnet20", True)
+    assert (record["config"]["dataset"], record["config"]["model"], record["config"]["augment"]) == ("cifar10", "resnet20", True)
     assert record["input_shape"] == [3, 32, 32] and record["status"] == "ok"
-    assert record["data_root"] == str(root)
+    assert record["config"]["data_root"] == str(root)
 
 
 def test_estimate_prints_cost_per_run_and_total(tiny_config, capsys):

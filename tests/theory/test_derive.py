@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 import theory.expectation
+from theory import derive
 from theory.derive import DEFAULT_OUT, expected_increase, main
 from theory.notation import beta, lr
 
@@ -126,6 +127,14 @@ def test_cli_writes_tex_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_default_out_is_in_the_repository() -> None:
     assert DEFAULT_OUT == Path(__file__).resolve().parents[2] / "paper" / "generated"
+    assert derive.default_out() == DEFAULT_OUT
+
+
+def test_installed_without_a_checkout_out_is_required(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(derive, "DEFAULT_OUT", Path("/nonexistent/paper/generated"))
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2 and "--out" in capsys.readouterr().err
 
 
 def test_docstring_examples() -> None:

@@ -1,0 +1,128 @@
+"""Where the ΔL predictions are compared with the measurement: second order ½η² tr(HΣ₁) and fourth
+order ½η² tr(HΣ₁) + η⁴M/24 (cells from :mod:`empirical.analysis.predictions`).
+
+- per (run, level): measured ΔL ± its Monte Carlo SE against the prediction ± its SE, ratio
+  R = measured/predicted with the delta-method interval (:func:`~empirical.analysis.stats.compare`);
+- per level across runs: median ratio, agreement shares, linear and log–log fits of measured on
+  predicted; per (lr, level) with seeds pooled;
+- the *breakdown level* of a prediction in a run: the largest η such that at every tested level up
+  to it the prediction is within 10% of the measurement (``_ci``: its ratio's interval reaches the
+  10% band).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Iterable
+
+import numpy as np
+
+from empirical.analysis.stats import Z95, compare, finite, fraction, line_fit, median, num, pool, spearman_rows
+
+ORDERS = {2: "second_order", 4: "fourth_order"}
+
+
+def order_rows(cells: list[dict[str, Any]], order: int) -> list[dict[str, Any]]:
+    """The rows of ``verification["second_order"]`` (order 2) or ``["fourth_order"]`` (order 4)."""
+    rows = []
+    for c in cells:
+        p, p_se = c[f"p{order}"], c[f"p{order}_se"]
+        if not math.isfinite(p):
+            continue
+        row = {"run_id": c["run_id"], "lr": c["lr"], "seed": c["seed"], "noise_level": c["noise_level"],
+               "samples": c.get("samples", math.nan), "measured": c["delta_loss"],
+               "measured_se": c.get("delta_loss_se", math.nan), "predicted": p, "predicted_se": p_se}  # fmt: skip
+        if order == 4:
+            row.update(fourth_term=c["term4"], fourth_term_se=c["term4_se"],
+                       fourth_moment=c["fourth_moment_test"], fourth_moment_se=c["fourth_moment_test_se"],
+                       fourth_moment_draws=c.get("fourth_moment_draws", math.nan))  # fmt: skip
+        row.update(compare(c["delta_loss"], row["measured_se"], p, p_se))
+        rows.append(row)
+    return rows
+
+
+def by_level(rows: Iterable[dict[str, Any]]) -> list[tuple[float, list[dict[str, Any]]]]:
+    """Rows grouped by ``noise_level``, levels ascending."""
+    groups: dict[float, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r["noise_level"]].append(r)
+    return sorted(groups.items())
+
+
+def level_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per level across runs: linear and log–log fits of measured on predicted, median ratio, agreement."""
+    out = []
+    for eta, rs in by_level(rows):
+        pairs = [(r["predicted"], r["measured"]) for r in rs if finite(r["predicted"], r["measured"])]
+        positive = [(p, m) for p, m in pairs if p > 0 and m > 0]
+        lin = line_fit([p for p, _ in pairs], [m for _, m in pairs])
+        log = line_fit([math.log(p) for p, _ in positive], [math.log(m) for _, m in positive])
+        out.append({
+            "noise_level": eta, "runs": len(rs), "median_ratio": median(r["ratio"] for r in rs),
+            "within_10pct_fraction": fraction([r["within_10pct"] for r in rs]),
+            "ci_contains_1_fraction": fraction([r["ci_contains_1"] for r in rs]),
+            "max_ci_half_width": max((Z95 * r["ratio_se"] for r in rs if math.isfinite(r["ratio_se"])),
+                                     default=math.nan),
+            "median_ci_half_width": median(Z95 * r["ratio_se"] for r in rs),
+            "linear_slope": lin["slope"], "linear_slope_se": lin["slope_se"], "linear_intercept": lin["intercept"],
+            "linear_r2": lin["r2"], "loglog_slope": log["slope"], "loglog_slope_se": log["slope_se"],
+            "loglog_intercept": log["intercept"], "loglog_r2": log["r2"], "loglog_runs": log["n"],
+        })  # fmt: skip
+    return out
+
+
+def agreement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``summary.json["agreement"]``: per level, over the rows with a ratio, the median measured/predicted
+    and Spearman ρ between measured and predicted (NaN with fewer than 3 rows)."""
+    out = []
+    for eta, rs in by_level(r for r in rows if math.isfinite(r["ratio"])):
+        m, p = (np.array([[r[k] for r in rs]]) for k in ("measured", "predicted"))
+        rho = float(spearman_rows(m, p)[0]) if len(rs) > 2 else math.nan
+        out.append({"noise_level": eta, "runs": len(rs), "median_ratio": median(r["ratio"] for r in rs),
+                    "spearman_rho": rho})  # fmt: skip
+    return out
+
+
+def by_lr(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (lr, level), seeds pooled: mean measured and predicted ΔL (errors of the means), ratios."""
+    groups: dict[tuple[float, float], list[dict[str, Any]]] = defaultdict(list)
+    for c in cells:
+        groups[(c["lr"], c["noise_level"])].append(c)
+    out = []
+    for (lr, eta), cs in sorted(groups.items()):
+        m, m_se = pool([c["delta_loss"] for c in cs], [num(c.get("delta_loss_se")) for c in cs])
+        row: dict[str, Any] = {"lr": lr, "noise_level": eta, "seeds": len(cs), "measured": m, "measured_se": m_se}
+        for order, name in ORDERS.items():
+            p, p_se = pool([c[f"p{order}"] for c in cs], [c[f"p{order}_se"] for c in cs])
+            row[name] = {"predicted": p, "predicted_se": p_se, **compare(m, m_se, p, p_se)}
+        out.append(row)
+    return out
+
+
+def breakdown_level(levels: list[float], ok: list[bool]) -> float | None:
+    """Largest level such that ``ok`` holds at it and at every smaller level (None if not at the first)."""
+    last = None
+    for eta, good in sorted(zip(levels, ok)):
+        if not good:
+            break
+        last = eta
+    return last
+
+
+def breakdown_rows(second: list[dict[str, Any]], fourth: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per run: the breakdown level of each prediction (point and interval versions)."""
+    runs: dict[str, dict[str, Any]] = {}
+    for kind, rows in (("second_order", second), ("fourth_order", fourth)):
+        per_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            per_run[r["run_id"]].append(r)
+        for run_id, rs in per_run.items():
+            entry = runs.setdefault(run_id, {"run_id": run_id, "lr": rs[0]["lr"], "seed": rs[0]["seed"],
+                                             "second_order": None, "second_order_ci": None,
+                                             "fourth_order": None, "fourth_order_ci": None})  # fmt: skip
+            levels = [r["noise_level"] for r in rs]
+            entry["levels_tested"] = sorted(levels)
+            entry[kind] = breakdown_level(levels, [r["within_10pct"] for r in rs])
+            entry[f"{kind}_ci"] = breakdown_level(levels, [r["compatible_10pct"] for r in rs])
+    return sorted(runs.values(), key=lambda e: (e["lr"], e["seed"]))

@@ -1,0 +1,201 @@
+"""The results folder's format in one place: its files, every CSV column and JSON key, with units.
+
+The writers (:mod:`empirical.sweep.store`) take their column lists from here, the paper's loader
+checks a subset of them, and ``docs/results.md`` is :func:`markdown` (``python -m
+empirical.sweep.schema > docs/results.md``); its first section states the unit conventions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class File:
+    """One file (or folder) of a results folder, relative to it."""
+
+    path: str
+    holds: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column or top-level JSON key; ``unit`` is "" for text, identifiers and nested objects."""
+
+    name: str
+    unit: str
+    meaning: str
+
+
+def names(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    """The names of ``columns``, in order."""
+    return tuple(c.name for c in columns)
+
+
+FILES = (
+    File("config.json", "the resolved sweep configuration, the software versions and the device"),
+    File("runs/<run_id>/run.json", "one finished run's record, written last: a run without it is unfinished"),
+    File("runs/<run_id>/model.pt", "the trained `state_dict` (`torch.load(path, weights_only=True)`)"),
+    File("runs.csv", "one row per (lr, seed): training outcome, curvature, the theory's inputs, timings"),
+    File("noise.csv", "one row per (run, noise level): clean and noisy loss and accuracy, measured and predicted ΔL"),
+    File("summary.json", "aggregates over seeds with 95% intervals, sweet spots and the verification"),
+    File("slurm/", "submitit's job logs (only with `--executor slurm`)"),
+)  # fmt: skip
+
+_SE = "standard error of the column before"
+RUNS = (
+    Column("run_id", "", "`lr<lr>_seed<seed>`, the run's folder under `runs/`"),
+    Column("lr", "w²/nats", "SGD learning rate (constant)"),
+    Column("seed", "", "training seed (initialisation and batch order)"),
+    Column("status", "", "`ok`, or `diverged`: the run keeps its row with empty curvature and theory fields"),
+    Column("failure", "", "why it diverged: `nonfinite` (loss NaN/inf), `exploded` (an epoch's loss past "
+           "`divergence_factor` × the first), `collapsed` (final train loss no better than the best constant "
+           "predictor); empty when ok"),
+    Column("epochs", "count", "epochs completed (fewer than configured when training stopped on divergence)"),
+    Column("train_loss", "nats", "final mean cross-entropy on the whole train split"),
+    Column("train_acc", "fraction", "final accuracy on the whole train split"),
+    Column("test_loss", "nats", "final mean cross-entropy on the test split"),
+    Column("test_acc", "fraction", "final accuracy on the test split"),
+    Column("hessian_trace_train", "nats/w²", "tr(H) over all trainable parameters, H the Hessian of the mean "
+           "train loss on a fixed subset of `curvature_samples` samples"),
+    Column("hessian_trace_train_se", "nats/w²", _SE),
+    Column("hessian_trace_test", "nats/w²", "tr(H) of the mean test loss over all trainable parameters"),
+    Column("hessian_trace_test_se", "nats/w²", _SE),
+    Column("noise_trace_test", "nats per unit η²", "tr(HΣ₁) of the mean test loss: ½η² times it is the "
+           "predicted E[ΔL]"),
+    Column("noise_trace_test_se", "nats per unit η²", _SE),
+    Column("lambda_max_train", "nats/w²", "largest Hessian eigenvalue λ_max on the train subset (Lanczos)"),
+    Column("lambda_max_residual", "nats/w²", "Lanczos residual ‖Hv − λv‖ (unit v): an eigenvalue lies "
+           "within it of λ_max"),
+    Column("stability_bound", "nats/w²", "2(1+β)/lr, β the momentum: heavy-ball SGD is stable on a quadratic "
+           "iff λ_max is below it"),
+    Column("weight_norm", "w", "Euclidean norm of the parameters that receive noise"),
+    Column("train_seconds", "s", "training wall-clock time"),
+    Column("curvature_seconds", "s", "time of the three traces and λ_max"),
+    Column("noise_seconds", "s", "time of the Monte Carlo noisy evaluation, all noise levels"),
+    Column("fourth_moment_test", "nats per unit η⁴", "E_v[D⁴L[v,v,v,v]], v ~ N(0, Σ₁), on the test split: "
+           "η⁴/24 times it is the fourth-order term of E[ΔL]"),
+    Column("fourth_moment_test_se", "nats per unit η⁴", "standard error over its random directions"),
+    Column("fourth_moment_draws", "count", "random directions v behind `fourth_moment_test`"),
+    Column("grad_cov_grad_test", "nats² per unit η²", "gᵀΣ₁g, g the test-loss gradient (exact): η² "
+           "times it is the leading term of Var[ΔL]"),
+    Column("hsigma_sq_trace_test", "nats² per unit η⁴", "tr((HΣ₁)²) on the test split: ½η⁴ times it is the "
+           "next term of Var[ΔL]"),
+    Column("hsigma_sq_trace_test_se", "nats² per unit η⁴", "standard error over its random probes"),
+    Column("fourth_order_seconds", "s", "time of `fourth_moment_test`"),
+    Column("variance_terms_seconds", "s", "time of `grad_cov_grad_test` and `hsigma_sq_trace_test`"),
+    Column("kink_seconds", "s", "time of the kink term (`kink_delta_loss` of noise.csv, every level)"),
+)  # fmt: skip
+
+NOISE = (
+    Column("run_id", "", "the run (a row of runs.csv)"),
+    Column("lr", "w²/nats", "its learning rate"),
+    Column("seed", "", "its training seed"),
+    Column("noise_model", "", "`layer-relative` (std η·std(W_l) per weight tensor W_l), `multiplicative` "
+           "(std η·|w|) or `additive` (std η)"),
+    Column("noise_level", "dimensionless", "the noise level η: noise ε ~ N(0, η²Σ₁)"),
+    Column("samples", "count", "noise draws: antithetic pairs (ε, −ε), the same draws for every run"),
+    Column("clean_loss", "nats", "L(w), mean cross-entropy on the test split without noise"),
+    Column("noisy_loss_mean", "nats", "mean over draws of L(w + ε)"),
+    Column("delta_loss", "nats", "measured E[ΔL]: mean over pairs of (L(w+ε) + L(w−ε))/2 − L(w)"),
+    Column("delta_loss_se", "nats", "its standard error over pairs"),
+    Column("delta_loss_std", "nats", "standard deviation of L(w+ε) − L(w) over single draws (the measured spread)"),
+    Column("predicted_delta_loss", "nats", "½η² `noise_trace_test`: the second-order prediction of `delta_loss`"),
+    Column("kink_delta_loss", "nats", "the kink term on the test split: what noise adds at the kinks of "
+           "piecewise-linear activations (ReLU), which the Hessian misses, Σ_n Σ_k g_nk B(a_nk, ητ_nk); exactly 0 "
+           "for smooth activations"),
+    Column("kink_delta_loss_se", "nats", "its standard error over the random probes of the pre-activations' "
+           "noise variance τ²"),
+    Column("predicted_delta_loss_kink", "nats", "`predicted_delta_loss` + `kink_delta_loss`: the second-order "
+           "prediction with the kink term (equal to `predicted_delta_loss` for smooth activations)"),
+    Column("clean_acc", "fraction", "accuracy on the test split without noise"),
+    Column("noisy_acc_mean", "fraction", "mean accuracy over draws"),
+    Column("noisy_acc_std", "fraction", "its standard deviation over single draws"),
+    Column("noisy_acc_se", "fraction", "standard error of `noisy_acc_mean` over pairs"),
+    Column("normalized_acc", "ratio", "`noisy_acc_mean` / `clean_acc`"),
+)  # fmt: skip
+
+SUMMARY = (
+    Column("preset", "", "the sweep's preset name"),
+    Column("runs", "count", "finished runs"),
+    Column("diverged", "count", "finished runs with `status` diverged"),
+    Column("per_lr", "", "per learning rate: counts (`runs`, `ok`, `diverged`), the run metrics as {mean, "
+           "ci_low, ci_high, n} over the seeds that did not diverge (95% t-interval; `stability_bound`, which does not "
+           "depend on training, over every run), and `levels`: the same per noise level"),
+    Column("sweet_spot", "", "per noise level: the lr of best mean noisy accuracy, of lowest mean noisy loss, and "
+           "the predicted one (argmin of clean loss + predicted ΔL), among lrs with no diverged seed"),
+    Column("agreement", "", "per noise level: median measured/predicted ΔL over runs and their Spearman ρ"),
+    Column("verification", "", "does the theory predict the measurement: ratios with 95% intervals (second and "
+           "fourth order), breakdown noise levels, spread, correlations across lrs, sweet spots (printed at the "
+           "end of a sweep; `python -m empirical.verify` recomputes it)"),
+)  # fmt: skip
+
+RUN = (
+    Column("run_id", "", "as in runs.csv"),
+    Column("status", "", "`ok` or `diverged`"),
+    Column("lr", "w²/nats", "learning rate"),
+    Column("seed", "", "training seed"),
+    Column("config", "", "the sweep configuration the run was made with (as `config.json[\"sweep\"]`)"),
+    Column("noise_targets", "", "names of the parameters that receive noise"),
+    Column("input_shape", "", "shape of one input sample, e.g. [1, 40]"),
+    Column("num_classes", "count", "number of classes"),
+    Column("device", "", "torch device it ran on"),
+    Column("metrics", "", "its row of runs.csv"),
+    Column("noise", "", "its rows of noise.csv, each (when the run is ok) with `pair_increase`: the increase "
+           "d_k = (L(w+ε_k) + L(w−ε_k))/2 − L(w) (nats) of every antithetic pair k, in draw order; draw k is the "
+           "same for every run and level, so the analysis pools runs draw by draw"),
+    Column("curvature", "", "per estimate: Hessian-vector products (`matvecs`) and seconds; for "
+           "`fourth_moment_test` its draws, subset size and E_v[D²L[v,v]] = tr(HΣ₁) from the same draws "
+           "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations) "
+           "and seconds"),
+    Column("train", "", "`epoch_losses`: mean training loss per epoch (nats)"),
+)  # fmt: skip
+
+CONFIG = (
+    Column("sweep", "", "the resolved configuration (preset, then --config file, then flags), every key"),
+    Column("environment", "", "versions of noisewise, torch, numpy and python, and the git commit"),
+    Column("device", "", "the torch device of the sweep"),
+)  # fmt: skip
+
+#: The tables of ``docs/results.md`` after the files: (heading, first column's title, columns).
+TABLES = (
+    ("runs.csv", "column", RUNS),
+    ("noise.csv", "column", NOISE),
+    ("summary.json", "key", SUMMARY),
+    ("run.json", "key", RUN),
+    ("config.json", "key", CONFIG),
+)
+
+_INTRO = """\
+# The results folder
+
+`python -m empirical.hessian_sweep` writes `results/<preset>/` (or `--out DIR`). This page is
+generated from `empirical/sweep/schema.py` (`python -m empirical.sweep.schema > docs/results.md`).
+
+Units: loss in nats (mean cross-entropy, natural log) on the split named; accuracy a fraction;
+times in wall-clock seconds (s). `w` is the unit of a parameter (weights are plain numbers, so
+w = 1; it shows how a quantity scales): a learning rate is in w²/nats, the Hessian H in nats/w².
+The noise level η is dimensionless; Σ₁ is the noise covariance at η = 1, so the noise-weighted
+trace tr(HΣ₁) is in nats per unit η² and ½η² tr(HΣ₁) in nats. Every estimate has its standard
+error (`_se`) beside it. In CSV files a missing or non-finite value is an empty cell, in JSON
+`null`. A diverged run keeps its row in runs.csv and its rows in noise.csv, with empty
+curvature, theory and noise fields.
+"""
+
+
+def markdown() -> str:
+    """The format as Markdown: the text of ``docs/results.md``."""
+    files = [f"| `{f.path}` | {_cell(f.holds)} |" for f in FILES]
+    parts = [_INTRO, "## Files\n\n| file | what it holds |\n|---|---|\n" + "\n".join(files) + "\n"]
+    for heading, kind, columns in TABLES:
+        rows = [f"| `{c.name}` | {c.unit} | {_cell(c.meaning)} |" for c in columns]
+        parts.append(f"## {heading}\n\n| {kind} | unit | meaning |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a bare | would end the table cell
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

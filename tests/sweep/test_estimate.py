@@ -1,0 +1,62 @@
+"""``--estimate``: its prediction against a measured run, its ranges, and what it prints."""
+
+import pytest
+
+from empirical.experiment import run
+from empirical.sweep import config as cfg
+from empirical.sweep import estimate
+
+PHASES = ("train", "curvature", "fourth_order", "variance_terms", "noise")
+# Splits larger than the timed slices (2,400 train, 600 test, a 1,000-sample curvature subset
+# against slices of 256), so every phase is extrapolated: samples, products, passes and steps.
+MEASURED = dict(dataset_options={"num_samples": 3000}, curvature_samples=1000, lrs=(0.1,))
+
+
+def test_estimate_predicts_each_phase_of_a_measured_run_within_a_factor_of_two(tmp_path):
+    """Prediction and run are timed in the same process, one after the other, so a loaded machine
+    slows both alike. The factor 2 covers the model's known errors, measured at most 1.4× (λ_max's
+    Lanczos products on the untrained slice, per-call overheads of the slice) and the load changing
+    between the two measurements (up to 1.3× seen with other test suites running alongside)."""
+    config = cfg.resolve("smoke", **MEASURED)
+    predicted = estimate.measure(config, "cpu", slice_size=256)
+    record = run.execute(config, 0.1, 0, tmp_path, "cpu")
+    assert record["status"] == "ok"
+    measured = {phase: record["metrics"][f"{phase}_seconds"] for phase in PHASES}
+    ratios = {phase: getattr(predicted, phase) / measured[phase] for phase in PHASES}
+    assert all(0.5 <= r <= 2 for r in ratios.values()), (ratios, measured)
+    assert predicted.curvature == predicted.curvature_max  # ReLU: the traces are certified exact
+    assert 0.5 <= predicted.per_run / sum(measured.values()) <= 2
+
+
+def test_a_range_only_where_the_trained_network_decides_the_products():
+    tiny = dict(dataset_options={"num_samples": 600}, curvature_samples=100, trace_max_matvecs=20)
+    relu = estimate.measure(cfg.resolve("smoke", **tiny), "cpu", steps=2, slice_size=64)
+    gelu = estimate.measure(cfg.resolve("smoke", activation="gelu", **tiny), "cpu", steps=2, slice_size=64)
+    assert relu.trace_products[0] == relu.trace_products[1] and relu.curvature == relu.curvature_max
+    fewest, most = gelu.trace_products
+    assert fewest < most == 20 and gelu.curvature < gelu.curvature_max
+
+
+def test_report_sums_phases_per_run_and_over_runs_and_jobs():
+    config = cfg.resolve("smoke")
+    point = estimate.Estimate(60, 30, 30, 20, 10, 120, (4, 4))
+    lines = estimate.report(config, "cpu", point, runs=4, jobs=2).splitlines()
+    assert "per run: 4m00s = training 1m00s + curvature 0m30s (traces certified exact, 4 products each)" in lines[1]
+    assert "4 runs: 16m00s serial; 8m00s with 2 parallel jobs" in lines[2]
+    ranged = estimate.Estimate(60, 30, 90, 20, 10, 120, (14, 40))
+    lines = estimate.report(config, "cpu", ranged, runs=4, jobs=2).splitlines()
+    assert "per run: 4m00s to 5m00s" in lines[1] and "curvature 0m30s to 1m30s (traces take 14 to 40" in lines[1]
+    assert "4 runs: 16m00s to 20m00s serial" in lines[2]
+
+
+@pytest.mark.parametrize(
+    "overrides, sizes",
+    [
+        ({}, (1200, 300)),
+        ({"dataset_options": {"num_samples": 3000, "train_split": 0.5}}, (1500, 1500)),
+        ({"dataset": "cifar10"}, (50000, 10000)),
+        ({"dataset": "mnist", "dataset_options": {"limit": 500}}, (500, 500)),
+    ],
+)
+def test_split_sizes_follow_the_dataset_and_its_options(overrides, sizes):
+    assert estimate.split_sizes(cfg.resolve("smoke", **overrides)) == sizes
