@@ -59,7 +59,7 @@ def run(
 ) -> int:
     """Parse ``argv`` and return ``work(args)``; a :class:`UsageError` or one of ``errors`` becomes
     ``<prog>: error: <message>`` on stderr and status 2, Ctrl-C ``<prog>: <interrupted>`` and 130."""
-    name = p.prog.split()[-1].rsplit(".", 1)[-1]
+    name = p.prog.split()[-1].removeprefix("empirical.")  # hessian_sweep, verify, bench.curvature
     try:
         return work(p.parse_args(argv))
     except (UsageError, *errors) as e:

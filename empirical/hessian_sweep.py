@@ -9,27 +9,20 @@ skipped, a killed run is redone.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import shutil
-import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy
 import torch
 from tqdm import tqdm
 
 from empirical import cli
-from empirical.sweep import config as cfg
-from empirical.sweep import estimate, executors, store
 from empirical.experiment import run
-from empirical import analysis
 from empirical.experiment.data import DATASETS, DataError
 from empirical.experiment.models import ACTIVATIONS, MODELS
-from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS, RunError
+from empirical.sweep import config as cfg
+from empirical.sweep import estimate, executors, folder, store
+from empirical.sweep.store import RunError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -116,7 +109,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     run.load_split(config, "train")  # fail on bad data before touching the results folder
     run.load_split(config, "test")
-    action, plan = _plan_folder(out, config, args.overwrite)
+    action, plan = folder.plan(out, config, args.overwrite)
     finished = {} if action == "reset" else store.finished_runs(out)
     for run_id in finished:
         store.load_run(out / "runs" / run_id)  # an unreadable checkpoint stops here, naming it
@@ -127,7 +120,7 @@ def _sweep(args: argparse.Namespace) -> int:
         return 0
     if action in ("replace", "reset"):
         print(f"{out}: will {plan}", file=sys.stderr)
-    _prepare_folder(out, config, action, device)
+    folder.prepare(out, config, action, device)
     total = len(config.lrs) * len(config.seeds)
     print(f"{out}: {total} runs, {total - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
     with tqdm(total=len(pending), desc="runs", unit="run", file=sys.stderr) as bar:
@@ -135,10 +128,10 @@ def _sweep(args: argparse.Namespace) -> int:
         def done(record: dict[str, Any]) -> None:
             bar.write(_run_line(record), file=sys.stderr)
             bar.update()
-            _assemble(out, config)
+            folder.assemble(out, config)
 
         failures = executors.execute_all(pending, config, out, device, executor, jobs, done, slurm)
-    table = _assemble(out, config)
+    table = folder.assemble(out, config)
     print(table)
     print(f"\nResults in {out}/ (runs.csv, noise.csv, summary.json)")
     if failures:
@@ -146,87 +139,6 @@ def _sweep(args: argparse.Namespace) -> int:
         print("\n".join(f"  {f}" for f in failures), file=sys.stderr)
         return 1
     return 0
-
-
-def _assemble(out: Path, config: cfg.SweepConfig) -> str:
-    """Rebuild runs.csv, noise.csv and summary.json from the run records; returns the tables and verdict."""
-    records = list(store.finished_runs(out).values())
-    run_rows, noise_rows = store.run_rows(records), store.noise_rows(records)
-    store.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
-    store.write_csv(out / "noise.csv", noise_rows, NOISE_COLUMNS)
-    s = analysis.summarize(config.to_dict(), run_rows, noise_rows, activation=config.activation)
-    store.write_json(out / "summary.json", s)
-    return analysis.report(s)
-
-
-def _plan_folder(out: Path, config: cfg.SweepConfig, overwrite: bool) -> tuple[str, str]:
-    """What preparing ``out`` would do, found without writing: ``(action, plan)``, ``plan`` a phrase.
-
-    Actions: ``"create"`` (no folder, or an empty one), ``"resume"`` (same config), ``"replace"``
-    (another config but no finished run: replacing ``config.json`` loses nothing), ``"reset"``
-    (``overwrite``: delete the folder first). Raises :class:`~empirical.cli.UsageError` where the
-    folder holds finished runs of another config, or is not a results folder, and ``overwrite``
-    is not given; or where ``out`` or a parent of it is a file.
-    """
-    for path in (out, *out.parents):  # the nearest existing one must be a folder
-        if path.exists():
-            if not path.is_dir():
-                raise cli.UsageError(f"--out {out}: {path} is a file, not a folder; choose another --out")
-            break
-    if not out.exists() or not any(out.iterdir()):
-        return "create", "create it and write config.json"
-    existing = out / "config.json"
-    if not existing.is_file():
-        if not overwrite:
-            raise cli.UsageError(f"{out} exists and is not a results folder; choose another --out or pass --overwrite")
-        return "reset", "delete it (--overwrite: not a results folder) and start afresh"
-    try:
-        old = json.loads(existing.read_text()).get("sweep")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        old = None
-    new = config.to_dict()
-    if old == new:
-        return "resume", "resume it (same config)"
-    old = old if isinstance(old, dict) else {}
-    changed = ", ".join(sorted(k for k in set(new) | set(old) if old.get(k) != new.get(k))) if old else ""
-    differs = f"differs in: {changed}" if changed else "is unreadable"
-    if not any((out / "runs").glob("*/run.json")):
-        return "replace", f"replace its config.json (which {differs}): no run has finished, nothing is lost"
-    if not overwrite:
-        raise cli.UsageError(
-            f"{out} holds results of a different config (its config.json {differs}); choose another --out or pass "
-            "--overwrite to delete them"
-        )
-    return "reset", f"delete its results (--overwrite; its config.json {differs}) and start afresh"
-
-
-def _prepare_folder(out: Path, config: cfg.SweepConfig, action: str, device: str) -> None:
-    """Carry out ``action`` from :func:`_plan_folder` and write ``config.json``."""
-    if action == "reset":
-        shutil.rmtree(out)
-    if out.exists():
-        store.remove_temporaries(out)  # table writes cut short by a kill
-    store.write_json(out / "config.json", {"sweep": config.to_dict(), "environment": _environment(), "device": device})
-
-
-def _environment() -> dict[str, Any]:
-    try:
-        version = metadata.version("noisewise")
-    except metadata.PackageNotFoundError:
-        version = None
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
-        ).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {
-        "noisewise": version,
-        "git_commit": commit,
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def _check_device(device: str, here: bool) -> str:

@@ -13,28 +13,30 @@ import statistics
 import sys
 from pathlib import Path
 
+from empirical import bench, cli
+from empirical.experiment import data, evaluate, models, noise, run
 from empirical.sweep import config as cfg
-from empirical.experiment import evaluate, models, noise, run
 from empirical.timing import timed
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m empirical.bench.noise", description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    """The command line: [--preset NAME] [--repeats N] [--device D] [--json PATH]."""
+    p = cli.parser("python -m empirical.bench.noise", __doc__.splitlines()[0].split(": ", 1)[1])
     p.add_argument("--preset", default="default", help="preset whose data, model and noise model to use")
     p.add_argument("--repeats", type=int, default=50, help="timed repeats of each (default: 50)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=bench.device, default="cpu", help="torch device (default: cpu)")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
-    args = p.parse_args(argv)
+    return p
+
+
+def _bench(args: argparse.Namespace) -> int:
     if args.repeats < 1:
-        print(f"bench_noise: error: --repeats {args.repeats} must be >= 1", file=sys.stderr)
-        return 2
-    try:
-        config = cfg.resolve(args.preset)
-    except cfg.ConfigError as e:
-        print(f"bench_noise: error: {e}", file=sys.stderr)
-        return 2
+        raise cli.UsageError(f"--repeats {args.repeats} must be >= 1")
+    config = cfg.resolve(args.preset)
     x, y = (t.to(args.device) for t in run.load_split(config, "test"))
-    model = models.build(config.model, tuple(x.shape[1:]), 10, activation=config.activation, seed=0).to(args.device).eval()
+    num_classes = data.NUM_CLASSES[config.dataset]
+    model = models.build(config.model, tuple(x.shape[1:]), num_classes, activation=config.activation, seed=0)
+    model = model.to(args.device).eval()
     scales = noise.scale(model, config.noise_model, noise.targets(model, config.noise_scope))
     params = {n: p.detach() for n, p in model.named_parameters()}
     shapes = {n: s.shape for n, s in scales.items()}
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "clean_forward_seconds": statistics.median(clean_s),
         "noise_sample_seconds": statistics.median(noisy_s),
         "repeats": args.repeats,
-        "device": args.device,
+        "device": str(args.device),
     }
     result["ratio"] = result["noise_sample_seconds"] / result["clean_forward_seconds"]
     print(
@@ -67,8 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         f"medians of {args.repeats})"
     )
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 on success, 2 with one line on stderr for a bad argument or preset."""
+    return cli.run(parser(), _bench, argv, errors=(cfg.ConfigError, data.DataError))
 
 
 if __name__ == "__main__":

@@ -1,62 +1,79 @@
-"""Tests for empirical.bench.curvature: its reference is exact, its JSON has the contract's keys."""
+"""Tests for ``python -m empirical.bench.curvature``: --quick, argument errors, one end-to-end run."""
 
 from __future__ import annotations
 
-import copy
+import json
+import sys
 
 import pytest
-import torch
 
-from empirical.bench import curvature as bench_curvature
-from tests.curvature.problems import problem
+from empirical.bench import curvature
 
 
-@pytest.mark.parametrize("name", ["relu_cnn", "mlp"])  # layers BackPACK's DiagHessian supports
-def test_reference_is_the_exact_diagonal(name):
-    p = problem(name)
-    diag, how = bench_curvature.reference_diagonal(copy.deepcopy(p.model).float(), p.x.float(), p.y, chunk=20)
-    assert how.startswith("exact: BackPACK")
-    flat = torch.cat([d.reshape(-1) for d in diag.values()])
-    torch.testing.assert_close(flat, p.H.diagonal(), rtol=1e-5, atol=1e-8)  # float32 inputs
-    diag, _ = bench_curvature.reference_diagonal(p.model, p.x, p.y, chunk=20)
-    scale = p.scale()
-    exact = (p.flat_scale(scale).square() * p.H.diagonal()).sum().item()
-    assert bench_curvature.weighted_trace(diag, scale) == pytest.approx(exact, rel=1e-10)
-    assert bench_curvature.weighted_trace(diag) == pytest.approx(p.H.trace().item(), rel=1e-10)
+def _options(argv):
+    return curvature.options(curvature.parser().parse_args(argv))
 
 
-def test_reference_falls_back_where_backpack_lacks_a_layer():
-    p = problem("cnn")  # GELU
-    diag, how = bench_curvature.reference_diagonal(p.model, p.x, p.y)
-    assert how.startswith("exact: Hessian diagonal by 100 unit-vector products") and "BackPACK" in how
-    torch.testing.assert_close(torch.cat([d.reshape(-1) for d in diag.values()]), p.H.diagonal())
+def test_full_run_defaults():
+    args = _options([])
+    assert (args.lrs, args.repeats, args.probes, args.samples, args.epochs) == ([0.01, 0.05, 0.2], 20, None, None, None)
+    assert args.methods == ("gn",) and not args.quick
 
 
-def test_benchmark_writes_the_contract_keys():
-    p = problem("relu_cnn")
-    model = copy.deepcopy(p.model)
-    scale_fn = lambda m: {n: 0.1 * t.detach().abs() for n, t in m.named_parameters() if n.endswith("weight")}  # noqa: E731
-    result = bench_curvature.benchmark(
-        [("tiny", 0.1, model)], p.x, p.y, scale_fn, repeats=2, target=0.05, methods=("gn", "hutchinson"),
-        pilot=10, device=torch.device("cpu"), log=lambda _: None,
-    )  # fmt: skip
-    names = [m["name"] for m in result["methods"]]
-    assert names[1:] == ["pyhessian, defaults", "ours gn", "ours hutchinson", "ours gn, tr(HΣ₁)"]
-    for m in result["methods"]:
-        assert {"name", "matvecs", "seconds", "rel_error", "se", "repeats"} <= set(m) and m["repeats"] == 2
-    assert result["speedup_at_1pct"] > 0 and result["se_coverage"] == 1.0  # gn is certified exact here
-    assert "speedup_at_1pct" in bench_curvature.table(result)
+def test_quick_trims_and_explicit_options_win():
+    args = _options(["--quick"])
+    assert (args.lrs, args.repeats, args.probes) == tuple(curvature.QUICK[k] for k in ("lrs", "repeats", "probes"))
+    assert args.repeats < curvature.FULL["repeats"] and len(args.lrs) < len(curvature.FULL["lrs"])
+    args = _options(["--quick", "--repeats", "3", "--lrs", "0.1", "--probes", "9"])
+    assert (args.lrs, args.repeats, args.probes, args.samples) == ([0.1], 3, 9, None)
+
+
+def test_help_says_what_quick_trims(capsys):
+    with pytest.raises(SystemExit):
+        curvature.parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--quick keeps what decides the figures" in text and "It trims the checkpoints" in text
+    assert "(default: 20; --quick: 6)" in text
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--repeats", "0"], "--repeats 0 must be >= 1"),
+        (["--repeats", "1"], "--repeats 1 must be >= 2"),
+        (["--quick", "--probes", "1"], "--probes 1 must be >= 2"),
         (["--methods", "gn,power"], "--methods 'gn,power'"),
         (["--target", "2"], "--target 2.0 must be in (0, 1)"),
-        (["--lrs", "0.1,-1"], "learning rates must be > 0"),
+        (["--lrs", "0.1,-1"], "expected learning rates > 0"),
+        (["--lrs", "x"], "argument --lrs: 'x' is not a number"),
+        (["--device", "nodevice"], "argument --device: 'nodevice' is unavailable"),
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--quick", "--activation", "swish"], "swish"),
     ],
 )
-def test_bad_arguments_exit_2(args, message, capsys):
-    assert bench_curvature.main(args) == 2
-    assert message in capsys.readouterr().err
+def test_bad_arguments_exit_2_with_one_line(args, message, capsys):
+    assert curvature.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bench.curvature: error: ") and message in err and err.count("\n") == 1
+
+
+def test_missing_extra_exits_2_before_training(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "curvlinops", None)
+    assert curvature.main(["--quick"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "pip install -e '.[bench]'" in captured.err
+
+
+def test_quick_end_to_end_writes_the_figures_with_intervals(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    argv = ["--quick", "--preset", "smoke", "--lrs", "0.1", "--samples", "40", "--repeats", "2", "--probes", "4"]
+    assert curvature.main([*argv, "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    assert {"methods", "speedup_at_1pct", "speedup_at_1pct_ci", "se_coverage", "se_coverage_ci", "se_coverage_trials",
+            "interval_level", "speedups", "references", "target_rel_error", "default_method", "quick", "epochs",
+            "test_samples", "command"} <= set(result)  # fmt: skip
+    low, high = result["speedup_at_1pct_ci"]
+    assert 0 < low < result["speedup_at_1pct"] < high
+    assert result["se_coverage_ci"][0] <= result["se_coverage"] <= result["se_coverage_ci"][1]
+    assert result["quick"] and result["test_samples"] == 40 and result["epochs"] == 3  # the smoke preset's epochs
+    assert [m["name"] for m in result["methods"]] == ["pyhessian, 4 probes", "ours gn", "ours gn, tr(HΣ₁)"]
+    assert "speedup_at_1pct (smallest)" in capsys.readouterr().out
