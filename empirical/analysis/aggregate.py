@@ -18,8 +18,8 @@ RUN_METRICS = (
 )  # fmt: skip
 PRESET_METRICS = ("stability_bound",)  # depend on the lr and config only, never on training
 LEVEL_METRICS = (
-    "clean_loss", "noisy_loss_mean", "delta_loss", "predicted_delta_loss", "clean_acc", "noisy_acc_mean",
-    "normalized_acc",
+    "clean_loss", "noisy_loss_mean", "delta_loss", "predicted_delta_loss", "kink_delta_loss",
+    "predicted_delta_loss_kink", "clean_acc", "noisy_acc_mean", "normalized_acc",
 )  # fmt: skip
 
 

@@ -1,10 +1,11 @@
-"""Where the ΔL predictions are compared with the measurement: second order ½η² tr(HΣ₁) and fourth
-order ½η² tr(HΣ₁) + η⁴M/24 (cells from :mod:`empirical.analysis.predictions`).
+"""Where the ΔL predictions are compared with the measurement (cells from
+:mod:`empirical.analysis.predictions`): :data:`PREDICTIONS` names each, second order ½η² tr(HΣ₁),
+fourth order ½η² tr(HΣ₁) + η⁴M/24, and second order + kink term.
 
 - per (run, level): measured ΔL ± its Monte Carlo SE against the prediction ± its SE, ratio
   R = measured/predicted with the delta-method interval (:func:`~empirical.analysis.stats.compare`);
 - per level across runs: median ratio, agreement shares, linear and log–log fits of measured on
-  predicted; per (lr, level) with seeds pooled;
+  predicted; per (lr, level) with seeds pooled draw by draw (:mod:`~empirical.analysis.pooling`);
 - the *breakdown level* of a prediction in a run: the largest η such that at every tested level up
   to it the prediction is within 10% of the measurement (``_ci``: its ratio's interval reaches the
   10% band).
@@ -18,25 +19,31 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from empirical.analysis.stats import Z95, compare, finite, fraction, line_fit, median, num, pool, spearman_rows
+from empirical.analysis.pooling import pooled
+from empirical.analysis.stats import Z95, compare, finite, fraction, line_fit, median, spearman_rows
 
-ORDERS = {2: "second_order", 4: "fourth_order"}
+#: verification key of each prediction -> its cell key (``p2``: ½η² tr(HΣ₁), ``p4``: + η⁴M/24, ``pk``: + kink)
+PREDICTIONS = {"second_order": "p2", "fourth_order": "p4", "with_kinks": "pk"}
 
 
-def order_rows(cells: list[dict[str, Any]], order: int) -> list[dict[str, Any]]:
-    """The rows of ``verification["second_order"]`` (order 2) or ``["fourth_order"]`` (order 4)."""
+def order_rows(cells: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The rows of ``verification[name]``, ``name`` a key of :data:`PREDICTIONS`: one per cell with
+    the prediction, the fourth-order term or the kink term beside it."""
+    key = PREDICTIONS[name]
     rows = []
     for c in cells:
-        p, p_se = c[f"p{order}"], c[f"p{order}_se"]
+        p, p_se = c[key], c[f"{key}_se"]
         if not math.isfinite(p):
             continue
         row = {"run_id": c["run_id"], "lr": c["lr"], "seed": c["seed"], "noise_level": c["noise_level"],
                "samples": c.get("samples", math.nan), "measured": c["delta_loss"],
                "measured_se": c.get("delta_loss_se", math.nan), "predicted": p, "predicted_se": p_se}  # fmt: skip
-        if order == 4:
+        if name == "fourth_order":
             row.update(fourth_term=c["term4"], fourth_term_se=c["term4_se"],
                        fourth_moment=c["fourth_moment_test"], fourth_moment_se=c["fourth_moment_test_se"],
                        fourth_moment_draws=c.get("fourth_moment_draws", math.nan))  # fmt: skip
+        elif name == "with_kinks":
+            row.update(kink_term=c["kink"], kink_term_se=c["kink_se"])
         row.update(compare(c["delta_loss"], row["measured_se"], p, p_se))
         rows.append(row)
     return rows
@@ -85,19 +92,25 @@ def agreement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def by_lr(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (lr, level), seeds pooled: mean measured and predicted ΔL (errors of the means), ratios."""
+    """Per (lr, level), seeds pooled draw by draw (:func:`~empirical.analysis.pooling.pooled`): mean measured
+    ΔL ± its error, and per prediction its mean ± error and the mean of the seeds' ratios with its interval."""
     groups: dict[tuple[float, float], list[dict[str, Any]]] = defaultdict(list)
     for c in cells:
         groups[(c["lr"], c["noise_level"])].append(c)
     out = []
     for (lr, eta), cs in sorted(groups.items()):
-        m, m_se = pool([c["delta_loss"] for c in cs], [num(c.get("delta_loss_se")) for c in cs])
-        row: dict[str, Any] = {"lr": lr, "noise_level": eta, "seeds": len(cs), "measured": m, "measured_se": m_se}
-        for order, name in ORDERS.items():
-            p, p_se = pool([c[f"p{order}"] for c in cs], [c[f"p{order}_se"] for c in cs])
-            row[name] = {"predicted": p, "predicted_se": p_se, **compare(m, m_se, p, p_se)}
+        second = pooled(cs, PREDICTIONS["second_order"])
+        row: dict[str, Any] = {"lr": lr, "noise_level": eta, "seeds": len(cs), "pooling": second["pooling"],
+                               "measured": second["measured"], "measured_se": second["measured_se"]}  # fmt: skip
+        for name, key in PREDICTIONS.items():
+            row[name] = _prediction_part(pooled(cs, key))
         out.append(row)
     return out
+
+
+def _prediction_part(entry: dict[str, Any]) -> dict[str, Any]:
+    """A pooled entry without what is the same for every prediction (counts, pooling, measured ΔL)."""
+    return {k: v for k, v in entry.items() if k not in ("cells", "pairs", "pooling", "measured", "measured_se")}
 
 
 def breakdown_level(levels: list[float], ok: list[bool]) -> float | None:
@@ -110,17 +123,17 @@ def breakdown_level(levels: list[float], ok: list[bool]) -> float | None:
     return last
 
 
-def breakdown_rows(second: list[dict[str, Any]], fourth: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per run: the breakdown level of each prediction (point and interval versions)."""
+def breakdown_rows(rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per run: the breakdown level of each prediction, ``rows`` maps a name of :data:`PREDICTIONS` to
+    its :func:`order_rows` (point and interval versions; None where a run has no row of it)."""
     runs: dict[str, dict[str, Any]] = {}
-    for kind, rows in (("second_order", second), ("fourth_order", fourth)):
+    for kind, kind_rows in rows.items():
         per_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows:
+        for r in kind_rows:
             per_run[r["run_id"]].append(r)
         for run_id, rs in per_run.items():
             entry = runs.setdefault(run_id, {"run_id": run_id, "lr": rs[0]["lr"], "seed": rs[0]["seed"],
-                                             "second_order": None, "second_order_ci": None,
-                                             "fourth_order": None, "fourth_order_ci": None})  # fmt: skip
+                                             **{f"{k}{ci}": None for k in rows for ci in ("", "_ci")}})  # fmt: skip
             levels = [r["noise_level"] for r in rs]
             entry["levels_tested"] = sorted(levels)
             entry[kind] = breakdown_level(levels, [r["within_10pct"] for r in rs])

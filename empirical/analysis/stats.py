@@ -1,4 +1,4 @@
-"""The statistics every comparison uses: t-intervals, ratio comparison, line fits, pooling, ranks, bootstrap.
+"""The statistics every comparison uses: t-intervals, ratio comparison, line fits, ranks, bootstrap.
 
 Every interval is two-sided 95%. Values from result rows may be missing (None, ``''``) or NaN;
 :func:`num` turns them into floats and the helpers skip what is not finite where they say so.
@@ -59,8 +59,8 @@ def compare(measured: float, measured_se: float, predicted: float, predicted_se:
     """Ratio R = measured/predicted with its delta-method standard error and 95% interval; agreement flags.
 
     se(R) = √(se_m² + R²·se_p²)/p (the two errors independent; a missing se_p counts as 0). R is
-    defined for a finite, positive prediction (NaN otherwise). ``within_10pct``: |p − m| ≤ 0.1·|m|;
-    ``compatible_10pct``: the interval meets that band, [1/1.1, 1/0.9]; ``ci_contains_1``: it holds 1.
+    defined for a finite, positive prediction (NaN otherwise). Flags as :func:`ratio_interval`;
+    ``rel_error`` = (p − m)/|m|.
     """
     ratio = ratio_se = math.nan
     if finite(measured, predicted) and predicted > 0:
@@ -68,15 +68,25 @@ def compare(measured: float, measured_se: float, predicted: float, predicted_se:
         pse = predicted_se if math.isfinite(predicted_se) else 0.0
         if math.isfinite(measured_se):
             ratio_se = math.sqrt(measured_se**2 + ratio**2 * pse**2) / predicted
+    return {
+        **ratio_interval(ratio, ratio_se),
+        "rel_error": (predicted - measured) / abs(measured) if finite(measured, predicted) and measured else math.nan,
+    }
+
+
+def ratio_interval(ratio: float, ratio_se: float) -> dict[str, Any]:
+    """A ratio R = measured/predicted ± se as its 95% normal interval and agreement flags.
+
+    ``within_10pct``: |p − m| ≤ 0.1·|m|, i.e. R in [1/1.1, 1/0.9]; ``compatible_10pct``: the
+    interval meets that band; ``ci_contains_1``: it holds 1.
+    """
     low, high = ratio - Z95 * ratio_se, ratio + Z95 * ratio_se
-    within = finite(measured, predicted) and abs(predicted - measured) <= WITHIN * abs(measured)
     return {
         "ratio": ratio,
         "ratio_se": ratio_se,
         "ratio_ci_low": low,
         "ratio_ci_high": high,
-        "rel_error": (predicted - measured) / abs(measured) if finite(measured, predicted) and measured else math.nan,
-        "within_10pct": bool(within),
+        "within_10pct": bool(math.isfinite(ratio) and 1 / (1 + WITHIN) <= ratio <= 1 / (1 - WITHIN)),
         "compatible_10pct": bool(finite(low, high) and low <= 1 / (1 - WITHIN) and high >= 1 / (1 + WITHIN)),
         "ci_contains_1": bool(finite(low, high) and low <= 1 <= high),
     }
@@ -93,12 +103,6 @@ def line_fit(x: Iterable[float], y: Iterable[float]) -> dict[str, float]:
     out.update(slope=float(res.slope), intercept=float(res.intercept), r2=float(res.rvalue**2))
     out["slope_se"] = float(res.stderr) if n > 2 else math.nan
     return out
-
-
-def pool(values: list[float], ses: list[float]) -> tuple[float, float]:
-    """Mean of n independent estimates and the standard error of that mean, √(Σ se²)/n."""
-    n = len(values)
-    return float(np.mean(values)), math.sqrt(sum(s**2 for s in ses)) / n if n else math.nan
 
 
 def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

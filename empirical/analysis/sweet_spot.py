@@ -1,7 +1,9 @@
 """The sweet spot: per noise level, the learning rate the theory picks against the measured best ones.
 
 Predicted: argmin over lr of the seed mean of clean loss + ½η² tr(HΣ₁) (``predicted_lr``; with
-the fourth-order term, ``predicted_lr_fourth``). Measured: argmin of the mean noisy loss
+the fourth-order term, ``predicted_lr_fourth``; with the kink term, the best available prediction
+for a piecewise-linear network, ``predicted_lr_kink``, and its grid steps ``steps_<target>_kink``).
+Measured: argmin of the mean noisy loss
 (``measured_lr_loss``) and argmax of the mean noisy accuracy (``measured_lr_acc``). Candidates are
 the learning rates none of whose seeds diverged. How far apart prediction and measurement sit is
 counted in steps of the swept lr grid, over a bootstrap that resamples seeds within each lr and
@@ -19,8 +21,8 @@ import numpy as np
 
 from empirical.analysis.stats import Bootstrap, fraction, num
 
-SUMMARY_KEYS = ("noise_level", "measured_lr_acc", "measured_lr_loss", "predicted_lr")
-_TARGETS = (("loss", 2), ("acc", 3))  # target -> column of the values below
+SUMMARY_KEYS = ("noise_level", "measured_lr_acc", "measured_lr_loss", "predicted_lr", "predicted_lr_kink")
+_TARGETS = (("loss", 3), ("acc", 4))  # target -> column of the values below
 
 
 def sweet_spots(run_rows: list[dict[str, Any]], cells: list[dict[str, Any]], boot: Bootstrap) -> list[dict[str, Any]]:
@@ -29,9 +31,9 @@ def sweet_spots(run_rows: list[dict[str, Any]], cells: list[dict[str, Any]], boo
     unstable = {num(r["lr"]) for r in run_rows if r.get("status") != "ok"}
     levels: dict[float, dict[float, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(dict))
     for c in cells:
-        if c["lr"] not in unstable:  # columns: predicted (2nd, 4th order), noisy loss, −accuracy; all minimised
+        if c["lr"] not in unstable:  # columns: predicted (2nd, 4th order, kinks), noisy loss, −accuracy; minimised
             clean, noisy = c.get("clean_loss", math.nan), c.get("noisy_loss_mean", math.nan)
-            values = [clean + c["p2"], clean + c["p4"], noisy, -c.get("noisy_acc_mean", math.nan)]
+            values = [clean + c["p2"], clean + c["p4"], clean + c["pk"], noisy, -c.get("noisy_acc_mean", math.nan)]
             levels[c["noise_level"]][c["lr"]][c["seed"]] = values
     return [_level(eta, lrs, grid, boot) for eta, lrs in sorted(levels.items())]
 
@@ -42,11 +44,11 @@ def summary_rows(spots: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _level(eta: float, lrs: dict[float, dict[int, list[float]]], grid: list[float], boot: Bootstrap) -> dict[str, Any]:
-    """One level's row; ``lrs[lr][seed]`` holds the four values (see :func:`sweet_spots`)."""
+    """One level's row; ``lrs[lr][seed]`` holds the five values (see :func:`sweet_spots`)."""
     lr_list = sorted(lrs)
     step = np.array([grid.index(lr) for lr in lr_list])
     per_lr = [np.asarray(list(lrs[lr].values()), float) for lr in lr_list]
-    point = np.stack([v.mean(axis=0) for v in per_lr])  # (n_lr, 4)
+    point = np.stack([v.mean(axis=0) for v in per_lr])  # (n_lr, 5)
 
     def best(values: np.ndarray) -> float | None:  # values (n_lr,)
         return lr_list[int(np.nanargmin(values))] if np.isfinite(values).any() else None
@@ -54,12 +56,14 @@ def _level(eta: float, lrs: dict[float, dict[int, list[float]]], grid: list[floa
     row: dict[str, Any] = {
         "noise_level": eta, "lrs": len(lr_list),
         "predicted_lr": best(point[:, 0]), "predicted_lr_fourth": best(point[:, 1]),
-        "measured_lr_loss": best(point[:, 2]), "measured_lr_acc": best(point[:, 3]),
+        "predicted_lr_kink": best(point[:, 2]), "measured_lr_loss": best(point[:, 3]),
+        "measured_lr_acc": best(point[:, 4]),
     }  # fmt: skip
     for target, _ in _TARGETS:
-        p, m = row["predicted_lr"], row[f"measured_lr_{target}"]
-        row[f"steps_{target}"] = grid.index(p) - grid.index(m) if p is not None and m is not None else None
-    boots = boot.means(per_lr) if np.isfinite(point[:, [0, 2, 3]]).all() else None
+        m = row[f"measured_lr_{target}"]
+        for suffix, p in (("", row["predicted_lr"]), ("_kink", row["predicted_lr_kink"])):
+            row[f"steps_{target}{suffix}"] = grid.index(p) - grid.index(m) if p is not None and m is not None else None
+    boots = boot.means(per_lr) if np.isfinite(point[:, [0, 3, 4]]).all() else None
     seeds = sorted(set.intersection(*(set(lrs[lr]) for lr in lr_list)))
     single = [np.asarray([lrs[lr][s] for lr in lr_list], float) for s in seeds]
     for target, col in _TARGETS:

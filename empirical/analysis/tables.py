@@ -1,5 +1,5 @@
-"""The printed tables: per-lr aggregates, and the verification (ratios, fits, breakdown, spread,
-Spearman, sweet spot) followed by the verdict. Text only; every number is formatted here."""
+"""The printed tables: per-lr aggregates, and the verification (ratios, fits, breakdown, kink term,
+spread, Spearman, sweet spot) followed by the verdict. Text only; every number is formatted here."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def ratio_cell(entry: dict[str, Any]) -> str:
     return f"{entry['ratio']:.2f}±{half:.2f}" if math.isfinite(half) else f"{entry['ratio']:.2f}"
 
 
+def interval(entry: dict[str, Any]) -> str:
+    """A ratio entry (:func:`~empirical.analysis.stats.ratio_interval`) as 'ratio [low, high]'."""
+    if not math.isfinite(entry["ratio"]):
+        return "—"
+    return f"{entry['ratio']:.2f} [{fixed(entry['ratio_ci_low'])}, {fixed(entry['ratio_ci_high'])}]"
+
+
 def per_lr(summary: dict[str, Any]) -> str:
     """Per lr: seeds finished, clean accuracy, curvature, λ_max, stability bound; noisy accuracy by η."""
     lines = ["Per learning rate (mean ± 95% CI half-width over seeds):"]
@@ -69,20 +76,27 @@ def per_lr(summary: dict[str, Any]) -> str:
 def verification(v: dict[str, Any]) -> str:
     """``summary.json["verification"]`` as tables, then its verdict sentences."""
     lines = ["Verification: does the theory predict the measurement? (test split; 95% intervals)"]
-    for part in (_ratios(v["by_lr"]), _fits(v), _breakdown(v["breakdown"]), _spread(v["variance_fit"]),
-                 _spearman(v["spearman"]), _sweet_spot(v["sweet_spot"])):  # fmt: skip
+    for part in (_ratios(v["by_lr"]), _fits(v), _breakdown(v["breakdown"]), _kinks(v["kinks"]),
+                 _spread(v["variance_fit"]), _spearman(v["spearman"]), _sweet_spot(v["sweet_spot"])):  # fmt: skip
         lines += part
     lines += ["", "Verdict:"] + [f"- {line}" for line in v["verdict"]]
     return "\n".join(lines)
+
+
+_PREDICTIONS = (("second_order", "½η² tr(HΣ₁)"), ("fourth_order", "½η² tr(HΣ₁) + η⁴ E[D⁴L[v⁴]]/24"),
+                ("with_kinks", "½η² tr(HΣ₁) + kink term"))  # fmt: skip
 
 
 def _ratios(rows: list[dict[str, Any]]) -> list[str]:
     levels = sorted({r["noise_level"] for r in rows})
     lrs = sorted({r["lr"] for r in rows})
     cell = {(r["lr"], r["noise_level"]): r for r in rows}
+    pooling = {r["pooling"] for r in rows}
     lines = []
-    for key, title in (("second_order", "½η² tr(HΣ₁)"), ("fourth_order", "½η² tr(HΣ₁) + η⁴ E[D⁴L[v⁴]]/24")):
-        lines += ["", f"Measured / predicted ΔL, prediction {title}; seeds pooled:"]
+    for key, title in _PREDICTIONS:
+        if not any(math.isfinite(r[key]["ratio"]) for r in rows):
+            continue
+        lines += ["", f"Measured / predicted ΔL, prediction {title}; seeds pooled ({', '.join(sorted(pooling))}):"]
         head = f"{'lr':>8} " + " ".join(f"{'η=' + format(e, 'g'):>12}" for e in levels)
         lines += [head, "-" * len(head)]
         for lr in lrs:
@@ -95,21 +109,22 @@ def _fits(v: dict[str, Any]) -> list[str]:
     lines = ["", "Across runs per level (measured vs predicted ΔL): median ratio, share of runs within 10% and with"
              " CI ∋ 1,", "log–log slope ± SE and R²:"]  # fmt: skip
     head = (f"{'η':>6} {'runs':>4} | {'2nd: ratio':>10} {'≤10%':>5} {'CI∋1':>5} {'slope':>11} {'R²':>5} |"
-            f" {'4th: ratio':>10} {'≤10%':>5} {'CI∋1':>5}")  # fmt: skip
+            f" {'4th: ratio':>10} {'≤10%':>5} {'CI∋1':>5} | {'+kink: ratio':>12} {'≤10%':>5} {'CI∋1':>5}")  # fmt: skip
     lines += [head, "-" * len(head)]
     fourth = {f["noise_level"]: f for f in v["fourth_order_fit"]}
+    kinked = {f["noise_level"]: f for f in v["with_kinks_fit"]}
     for f in v["second_order_fit"]:
-        g = fourth.get(f["noise_level"])
+        g, k = fourth.get(f["noise_level"]), kinked.get(f["noise_level"])
         slope = f"{fixed(f['loglog_slope'])}±{fixed(f['loglog_slope_se'])}"
-        tail = _agreement(g) if g else f"{'—':>10}"
         fit = f"{slope:>11} {fixed(f['loglog_r2']):>5}"
+        tail = f"{_agreement(g) if g else format('—', '>22')} | {_agreement(k, 12) if k else format('—', '>24')}"
         lines.append(f"{f['noise_level']:>6g} {f['runs']:>4} | {_agreement(f)} {fit} | {tail}")
     return lines
 
 
-def _agreement(fit: dict[str, Any]) -> str:
+def _agreement(fit: dict[str, Any], width: int = 10) -> str:
     """A level fit's median ratio, share within 10% and share with CI ∋ 1."""
-    return (f"{fixed(fit['median_ratio']):>10} {percent(fit['within_10pct_fraction']):>5}"
+    return (f"{fixed(fit['median_ratio']):>{width}} {percent(fit['within_10pct_fraction']):>5}"
             f" {percent(fit['ci_contains_1_fraction']):>5}")  # fmt: skip
 
 
@@ -121,11 +136,29 @@ def _breakdown(rows: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["", "Breakdown level (largest η up to which the prediction stays within 10% of measured), per seed;",
              "'CI': up to which the ratio's 95% CI still reaches the 10% band:",
-             f"{'lr':>8} {'2nd order':>18} {'2nd, CI':>18} {'4th order':>18} {'4th, CI':>18}"]  # fmt: skip
+             f"{'lr':>8} {'2nd order':>15} {'2nd, CI':>15} {'4th order':>15} {'4th, CI':>15} {'2nd+kink':>15}"
+             f" {'2nd+kink, CI':>15}"]  # fmt: skip
     for lr, bs in sorted(per_lr_rows.items()):
-        keys = ("second_order", "second_order_ci", "fourth_order", "fourth_order_ci")
+        keys = ("second_order", "second_order_ci", "fourth_order", "fourth_order_ci", "with_kinks", "with_kinks_ci")
         cols = ["/".join(sig(b[k]) for b in bs) for k in keys]
-        lines.append(f"{lr:>8g} " + " ".join(f"{c:>18}" for c in cols))
+        lines.append(f"{lr:>8g} " + " ".join(f"{c:>15}" for c in cols))
+    return lines
+
+
+def _kinks(k: dict[str, Any]) -> list[str]:
+    if k["state"] != "measured":
+        return []
+    head = f"{'lr':>8} {'seeds':>5} {'2nd order':>19} {'2nd + kink':>19} {'|R−1|':>13}"
+    lines = ["", f"Kink term: measured / predicted ΔL without and with it, seeds and η ≤ {k['max_noise_level']:g} "
+             f"pooled ({k['pooling']}), 95% CI:", head, "-" * len(head)]  # fmt: skip
+    for e in k["per_lr"]:
+        miss = f"{fixed(e['second_order']['miss'])} → {fixed(e['with_kinks']['miss'])}"
+        lines.append(f"{e['lr']:>8g} {e['seeds']:>5} {interval(e['second_order']):>19} {interval(e['with_kinks']):>19}"
+                     f" {miss:>13}")  # fmt: skip
+    for e in k["all_runs"]:
+        miss = f"{fixed(e['second_order']['miss'])} → {fixed(e['with_kinks']['miss'])}"
+        lines.append(f"{'η=' + format(e['noise_level'], 'g'):>8} {e['runs']:>5} {interval(e['second_order']):>19}"
+                     f" {interval(e['with_kinks']):>19} {miss:>13}   (all runs)")  # fmt: skip
     return lines
 
 
@@ -157,13 +190,15 @@ def _spearman(rows: list[dict[str, Any]]) -> list[str]:
 def _sweet_spot(spots: list[dict[str, Any]]) -> list[str]:
     if not spots:
         return []
-    head = (f"{'η':>6} {'predicted':>9} {'min loss':>8} {'max acc':>8} {'loss: =':>8} {'±1':>5} {'seed =':>7}"
-            f" {'acc: =':>7} {'±1':>5} {'seed =':>7}")  # fmt: skip
-    lines = ["", "Sweet spot (lr): predicted, measured; how often predicted = measured / within one grid step",
-             "(bootstrap over seeds; per single seed):", head, "-" * len(head)]  # fmt: skip
+    head = (f"{'η':>6} {'predicted':>9} {'+kink':>6} {'min loss':>8} {'max acc':>8} {'loss: =':>8} {'±1':>5}"
+            f" {'seed =':>7} {'acc: =':>7} {'±1':>5} {'seed =':>7}")  # fmt: skip
+    lines = ["", "Sweet spot (lr): predicted (second order; with the kink term), measured; how often predicted =",
+             "measured / within one grid step (bootstrap over seeds; per single seed):",
+             head, "-" * len(head)]  # fmt: skip
     for s in spots:
         lines.append(
-            f"{s['noise_level']:>6g} {sig(s['predicted_lr']):>9} {sig(s['measured_lr_loss']):>8}"
+            f"{s['noise_level']:>6g} {sig(s['predicted_lr']):>9} {sig(s['predicted_lr_kink']):>6}"
+            f" {sig(s['measured_lr_loss']):>8}"
             f" {sig(s['measured_lr_acc']):>8}"
             f" {percent(s['bootstrap_coincide_loss']):>8} {percent(s['bootstrap_within_one_step_loss']):>5}"
             f" {percent(s['seeds_coincide_loss']):>7} {percent(s['bootstrap_coincide_acc']):>7}"

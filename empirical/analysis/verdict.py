@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from empirical.analysis.pooling import INDEPENDENT
 from empirical.analysis.requirement import CI_TARGET, SMALL_NOISE
 from empirical.analysis.stats import WITHIN, finite, median
-from empirical.analysis.tables import fixed, percent
-
-PIECEWISE_LINEAR = ("relu",)  # activations whose networks have kinks the Hessian misses
+from empirical.analysis.tables import fixed, interval, percent
 
 
 def verdict(v: dict[str, Any]) -> list[str]:
@@ -28,17 +27,12 @@ def verdict(v: dict[str, Any]) -> list[str]:
             f"At η ≤ {SMALL_NOISE:g} the second-order ratio's 95% CI contains 1 in "
             f"{sum(r['ci_contains_1'] for r in small)} of {len(small)} (run, level) pairs."
         )
+    lines += _kinks(v)
     lines += _fourth_order(v)
     if v["variance_fit"]:
         spread = _order_sentence("Spread of ΔL (std)", v["variance_fit"])
         lines.append(spread.replace("measured/predicted", "measured/predicted std"))
     lines += _spearman(v["spearman"]) + _sweet_spot(v["sweet_spot"]) + _requirement(v["ci_requirement"])
-    if v.get("activation") in PIECEWISE_LINEAR:
-        lines.append(
-            f"Caveat: the {v['activation']} network is piecewise linear, so H (and D⁴L) miss the curvature at "
-            "activation kinks that Gaussian noise feels; a second-order ratio away from 1 at the smallest η reflects "
-            "that, not higher-order terms (compare a smooth activation, e.g. --activation gelu)."
-        )
     return lines
 
 
@@ -86,6 +80,47 @@ def _lrs(values: list[str]) -> str:
     return f"lr {', '.join(values)}" if values else "no lr"
 
 
+def _kinks(v: dict[str, Any]) -> list[str]:
+    """What the kink term explains of the second-order miss, per lr at small η (seeds and levels pooled)."""
+    k = v["kinks"]
+    lines = []
+    if k["pooling"] == INDEPENDENT:
+        lines.append("Pooled intervals treat runs as independent: these results hold no per-draw increases "
+                     "(pair_increase in run.json), so the noise draws the runs share are not accounted for and the "
+                     "intervals are too narrow.")  # fmt: skip
+    if k["state"] == "absent":
+        return lines + ["Kink term: not in these results (no kink_delta_loss); rerun the sweep to measure it."]
+    if not k["per_lr"]:
+        return lines + [f"Kink term: no noise level η ≤ {k['max_noise_level']:g} to compare it at."]
+    kinked = k["state"] == "measured"
+    per_lr = "; ".join(
+        f"{e['lr']:g}: {interval(e['second_order'])}" + (f" → {interval(e['with_kinks'])}" if kinked else "")
+        for e in k["per_lr"]
+    )
+    pooled = f"seeds and η ≤ {k['max_noise_level']:g} pooled, 95% CI"
+    if k["state"] == "zero":
+        lines.append(f"Kink term: 0 in every run (no piecewise-linear activation), so the second order is the whole "
+                     f"prediction; measured/predicted per lr ({pooled}) — {per_lr}.")  # fmt: skip
+    else:
+        e = k["per_lr"]
+        closer = sum(x["with_kinks"]["miss"] < x["second_order"]["miss"] for x in e)
+        both = {n: sum(x[n]["ci_contains_1"] for x in e) for n in ("second_order", "with_kinks")}
+        small = k["small_cells"]
+        lines += [
+            _order_sentence("Second order + kink term", v["with_kinks_fit"]),
+            f"Kink term (noise at the activation kinks, which H misses): measured/predicted per lr without → with it "
+            f"({pooled}) — {per_lr}. The miss |R − 1| shrinks at {closer} of {len(e)} lrs; the CI contains 1 at "
+            f"{both['second_order']} of {len(e)} lrs without the kink term and at {both['with_kinks']} with it.",
+            f"At η ≤ {k['max_noise_level']:g}, per (run, level): median measured/(second order + kink) "
+            f"{fixed(small['with_kinks']['median_ratio'], 3)} (second order alone "
+            f"{fixed(small['second_order']['median_ratio'], 3)}); the CI contains 1 in "
+            f"{small['with_kinks']['ci_contains_1']} of {small['with_kinks']['cells']} (alone: "
+            f"{small['second_order']['ci_contains_1']}); the kink term is a "
+            f"median {percent(k['median_kink_share'])} of the prediction.",
+        ]  # fmt: skip
+    return lines
+
+
 def _fourth_order(v: dict[str, Any]) -> list[str]:
     if not v["fourth_order"]:
         return ["Fourth order: the runs hold no fourth_moment_test; rerun the sweep to measure it."]
@@ -130,13 +165,18 @@ def _sweet_spot(spots: list[dict[str, Any]]) -> list[str]:
     if not spots:
         return []
     steps = [s["steps_loss"] for s in spots if s["steps_loss"] is not None]
+    kink = [s["steps_loss_kink"] for s in spots if s["steps_loss_kink"] is not None]
     same_acc = sum(s["steps_acc"] == 0 for s in spots if s["steps_acc"] is not None)
     boot = ", ".join(f"{s['noise_level']:g}: {percent(s['bootstrap_coincide_loss'])}" for s in spots)
+    with_kinks = ""
+    if kink:
+        with_kinks = (f"; predicted with the kink term, it is the lowest-noisy-loss lr at {sum(d == 0 for d in kink)} "
+                      f"of {len(spots)} levels and within one grid step at {sum(abs(d) <= 1 for d in kink)}")  # fmt: skip
     return [
         f"Sweet spot: the predicted lr is the lowest-noisy-loss lr at {sum(d == 0 for d in steps)} of {len(spots)} "
         f"levels and within one grid step at {sum(abs(d) <= 1 for d in steps)}; it is the best-noisy-accuracy lr at "
         f"{same_acc} of {len(spots)} levels (bootstrap over seeds, how often it is the lowest-noisy-loss lr, by η — "
-        f"{boot})."
+        f"{boot}){with_kinks}."
     ]
 
 

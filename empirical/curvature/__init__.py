@@ -13,6 +13,9 @@ Public API (the sweep's contract):
   any loss function of the parameters).
 - ``grad_cov_grad(model, x, y, scale) -> float`` (gᵀΣ₁g) and ``hsigma_sq_trace(...) ->
   FrobeniusEstimate`` (tr((HΣ₁)²)): the terms of Var[ΔL].
+- ``kink_term(model, x, y, scale, noise_levels, *, probes=32, generator, batch_size=100) ->
+  KinkEstimate``: per noise level, what the noise adds to E[ΔL] at the kinks of piecewise-linear
+  activations (ReLU), which H misses; exactly 0 without them.
 - ``SplitHessian``, ``ParameterSpace``, ``operator_diagonal``: the operator itself, for benchmarks
   and references that need products rather than traces.
 
@@ -20,8 +23,10 @@ One file, one job: ``space`` (the parameter vector space and Σ₁^½), ``hvp`` 
 split), ``gauss_newton`` (exact diag G), ``certify`` (residual blocks that vanish),
 ``hutchinson``/``hutchpp``/``xtrace`` (estimators), ``sequential`` (standard errors and
 stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``fourth_order``
-(D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``exact`` (dense ground
-truth), ``probes`` (random vectors), ``checks`` (arguments). Code outside this package uses only
+(D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``kinks`` (the kink term),
+``kinks_units`` (the kinked activations and one batch's pre-activations and gradients there),
+``kinks_probes`` (the pre-activations' noise variance), ``exact`` (dense ground truth), ``probes``
+(random vectors), ``checks`` (arguments). Code outside this package uses only
 the names below.
 
 Example (the sweep's calls; ``scales`` from ``empirical.experiment.noise.scale``):

@@ -238,7 +238,8 @@ def kink_terms(
 ) -> curvature.KinkEstimate:
     """kink(η) on the test split at every noise level (exactly 0 for smooth activations), with its
     standard errors; probes and batches as ``empirical.curvature.kink_term``'s defaults."""
-    return curvature.kink_term(model, x, y, scales, config.noise_levels, generator=theory_generator(config, KINK_STREAM))
+    generator = theory_generator(config, KINK_STREAM)
+    return curvature.kink_term(model, x, y, scales, config.noise_levels, generator=generator)
 
 
 def noise_row(level: evaluate.NoisyEvaluation, noise_trace: float, kink: float, kink_se: float) -> dict[str, Any]:

@@ -11,7 +11,8 @@ how much more the run does:
 - curvature: ``measure_curvature`` on slices of at most ``slice_size`` samples per split, chunked
   like the run's splits; each measurement × its split's size over its slice's (traces on the
   curvature subset and the test split, λ_max on the subset, variance terms on the test split);
-  the fourth-order term runs on the run's own subset size and draws;
+  the fourth-order term runs on the run's own subset size and draws; the kink term (``kink_terms``)
+  on the test slice × the test split's size over the slice's;
 - noise: ``monte_carlo`` at one level and one antithetic pair over one evaluation batch (three
   passes) × the run's passes (1 + samples × levels) and batches.
 
@@ -63,12 +64,13 @@ class Estimate:
     curvature_max: float
     fourth_order: float
     variance_terms: float
+    kink: float
     noise: float
     trace_products: tuple[int, int]
 
     @property
     def per_run(self) -> float:
-        return self.train + self.curvature + self.fourth_order + self.variance_terms + self.noise
+        return self.train + self.curvature + self.fourth_order + self.variance_terms + self.kink + self.noise
 
     @property
     def per_run_max(self) -> float:
@@ -130,7 +132,7 @@ def _curvature(
     generator: torch.Generator,
     device: str,
 ) -> dict[str, float | tuple[int, int]]:
-    """``curvature``, ``curvature_max``, ``fourth_order``, ``variance_terms`` seconds and ``trace_products``."""
+    """``curvature``, ``curvature_max``, ``fourth_order``, ``variance_terms``, ``kink`` seconds and ``trace_products``."""
     n_train, n_test = split_sizes(config)
     n_sub = min(config.curvature_samples or n_train, n_train)
     k_sub, k_test = min(slice_size, n_sub), min(n_test, max(slice_size, run.FOURTH_ORDER_SUBSET))
@@ -145,6 +147,8 @@ def _curvature(
     x_test, y_test = _random(config, k_test, generator, device)
     run.measure_curvature(model, sliced, scales, x_sub[:8], y_sub[:8], x_test[:8], y_test[:8], device)  # warm-up
     measured = run.measure_curvature(model, sliced, scales, x_sub, y_sub, x_test, y_test, device)
+    run.kink_terms(model, config, scales, x_test[:8], y_test[:8])  # warm-up
+    kink = run.kink_terms(model, config, scales, x_test, y_test).seconds * n_test / k_test
 
     exact = curvature.hessian_trace(
         model, x_test[:16], y_test[:16], max_matvecs=config.trace_max_matvecs, batch_size=batch,
@@ -167,6 +171,7 @@ def _curvature(
         "curvature_max": high,
         "fourth_order": metrics["fourth_order_seconds"] * subset,
         "variance_terms": metrics["variance_terms_seconds"] * n_test / k_test,
+        "kink": kink,
         "trace_products": (fewest, most),
     }
 
@@ -211,7 +216,7 @@ def report(config: SweepConfig, device: str, estimate: Estimate, runs: int, jobs
             f"{config.epochs} epochs, {len(config.noise_levels)} noise levels × {config.samples} draws):",
             f"  per run: {_span(e.per_run, e.per_run_max)} = training {_hms(e.train)} + curvature "
             f"{_span(e.curvature, e.curvature_max)} ({traces}) + fourth-order term {_hms(e.fourth_order)}"
-            f" + variance terms {_hms(e.variance_terms)} + noise evaluation {_hms(e.noise)}",
+            f" + variance terms {_hms(e.variance_terms)} + kink term {_hms(e.kink)} + noise evaluation {_hms(e.noise)}",
             f"  {runs} runs: {_span(e.per_run * runs, e.per_run_max * runs)} serial; "
             f"{_span(e.per_run * runs / jobs, e.per_run_max * runs / jobs)} with {jobs} parallel jobs of this kind"
             " (a diverged run skips curvature and noise)",

@@ -123,11 +123,16 @@ SUMMARY = (
            "ci_low, ci_high, n} over the seeds that did not diverge (95% t-interval; `stability_bound`, which does not "
            "depend on training, over every run), and `levels`: the same per noise level"),
     Column("sweet_spot", "", "per noise level: the lr of best mean noisy accuracy, of lowest mean noisy loss, and "
-           "the predicted one (argmin of clean loss + predicted ΔL), among lrs with no diverged seed"),
+           "the predicted one (argmin of clean loss + predicted ΔL: `predicted_lr` from `predicted_delta_loss`, "
+           "`predicted_lr_kink` from `predicted_delta_loss_kink`), among lrs with no diverged seed"),
     Column("agreement", "", "per noise level: median measured/predicted ΔL over runs and their Spearman ρ"),
-    Column("verification", "", "does the theory predict the measurement: ratios with 95% intervals (second and "
-           "fourth order), breakdown noise levels, spread, correlations across lrs, sweet spots (printed at the "
-           "end of a sweep; `python -m empirical.verify` recomputes it)"),
+    Column("verification", "", "does the theory predict the measurement: ratios with 95% intervals per run and "
+           "level (`second_order`, `fourth_order`, `with_kinks`: second order + kink term) and per lr (`by_lr`), "
+           "breakdown noise levels, `kinks`: how much of the second-order miss the kink term explains at small η, "
+           "spread, correlations across lrs, sweet spots (printed at the end of a sweep; `python -m "
+           "empirical.verify` recomputes it). Ratios pooled over runs average d_k/predicted over the runs per shared "
+           "noise draw k (`pair_increase` of run.json), then take the error over draws (`pooling`: `draw by draw`; "
+           "`as independent runs` where the results hold no per-draw increases)"),
 )  # fmt: skip
 
 RUN = (

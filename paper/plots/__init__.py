@@ -3,10 +3,11 @@
 Nothing here trains or estimates curvature or noise: the figures draw saved numbers, their
 saved errors, and at most a descriptive fit through what they draw (figure 4).
 
-    python -m paper.plots RESULTS_DIR [--out paper/figures] [--tex paper/generated]
+    python -m paper.plots RESULTS_DIR [--control SMOOTH_DIR] [--out paper/figures] [--tex paper/generated]
 
 ``render`` writes every figure as PDF and PNG; ``paper.plots.latex`` writes the LaTeX fragments
-(setup, results table) that ``paper/paper.tex`` inputs.
+(setup, results table) that ``paper/paper.tex`` inputs. The figures in :data:`WITH_CONTROL` also
+draw the results of a smooth control sweep when one is given.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
-from paper.plots import accuracy, agreement, curvature, heatmap, orders, style, sweet_spot, tradeoff
+from paper.plots import accuracy, agreement, curvature, heatmap, kinks, orders, style, sweet_spot, tradeoff
 from paper.plots.load import Results, ResultsError, load
 
 __all__ = ["FIGURES", "Results", "ResultsError", "load", "render"]
 
-FIGURES: dict[str, Callable[[Results], Figure]] = {
+FIGURES: dict[str, Callable[..., Figure]] = {
     "fig1_accuracy": accuracy.draw,
     "fig2_normalized_accuracy": heatmap.draw,
     "fig3_curvature": curvature.draw,
@@ -30,13 +31,17 @@ FIGURES: dict[str, Callable[[Results], Figure]] = {
     "fig5_delta_loss_over_eta2": orders.draw,
     "fig6_tradeoff": tradeoff.draw,
     "fig7_sweet_spot": sweet_spot.draw,
+    "fig8_kink_ratio": kinks.draw,
 }
+WITH_CONTROL = ("fig8_kink_ratio",)  # figures drawn as draw(results, control)
 
 
-def render(results: Results, out: Path) -> list[Path]:
-    """Draw every figure of ``FIGURES`` from ``results`` into ``out`` (``<name>.pdf`` and ``.png``)."""
+def render(results: Results, out: Path, control: Results | None = None) -> list[Path]:
+    """Draw every figure of ``FIGURES`` from ``results`` (and those of :data:`WITH_CONTROL` with the smooth
+    ``control`` results, when given) into ``out`` (``<name>.pdf`` and ``.png``)."""
     paths = []
     with matplotlib.rc_context(style.RC):
         for name, draw in FIGURES.items():
-            paths += style.save(draw(results), out, name)
+            fig = draw(results, control) if name in WITH_CONTROL else draw(results)
+            paths += style.save(fig, out, name)
     return paths

@@ -1,4 +1,5 @@
-"""``python -m paper.plots RESULTS_DIR``: every figure (and with ``--tex`` the LaTeX fragments)."""
+"""``python -m paper.plots RESULTS_DIR``: every figure (and with ``--tex`` the LaTeX fragments; with
+``--control`` a smooth sweep's panel in figure 8)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "results", type=Path, metavar="RESULTS_DIR", help="results folder: runs.csv, noise.csv, summary.json, config.json"
     )
+    p.add_argument(
+        "--control", type=Path, metavar="SMOOTH_DIR",
+        help="results folder of a smooth-activation sweep (e.g. --activation gelu): a control panel in figure 8",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=PAPER / "figures", help=f"figure folder (default: {PAPER / 'figures'})")
     p.add_argument("--tex", type=Path, metavar="DIR", help="also write setup.tex and results_table.tex into DIR")
     args = p.parse_args(argv)
     try:
         results = load(args.results)
-        paths = render(results, args.out)
+        paths = render(results, args.out, load(args.control) if args.control else None)
         if args.tex:
             paths += latex.write(results, args.tex)
     except ResultsError as e:

@@ -27,7 +27,9 @@ NOISE_COLUMNS = ("run_id", "lr", "seed", "noise_level", "delta_loss", "delta_los
 #: Keys of the per-(run, level) rows of ``verification["second_order"]`` and ``["fourth_order"]``.
 ORDER_KEYS = ("lr", "seed", "noise_level", "measured", "measured_se", "predicted", "predicted_se")
 SWEET_SPOT_KEYS = ("noise_level", "measured_lr_acc", "measured_lr_loss", "predicted_lr")
-_TEXT = {"run_id", "status", "failure", "noise_model", "curvature", "target"}
+#: The predictions of ``verification["by_lr"]``, each with its pooled ratio over seeds.
+PREDICTIONS = ("second_order", "fourth_order", "with_kinks")
+_TEXT = {"run_id", "status", "failure", "noise_model", "curvature", "target", "pooling"}
 
 
 class ResultsError(ValueError):
@@ -197,6 +199,23 @@ class Results:
                 "predicted_se": 0.5 * eta**2 * np.array([trace_se.get(r, np.nan) for r in n["run_id"]], dtype=float),
             },
         )  # fmt: skip
+
+    def pooled_ratios(self) -> Table | None:
+        """Per (lr, level), seeds pooled (``verification["by_lr"]``): ``lr``, ``noise_level``, ``seeds``,
+        ``pooling`` (how: ``draw by draw`` or ``as independent runs``) and per prediction of
+        :data:`PREDICTIONS` ``<name>_ratio``, ``<name>_ci_low``, ``<name>_ci_high``; None where the results have no verification. A prediction missing from the results
+        (the kink term before it was measured) has NaN columns.
+        """
+        rows = (self.verification or {}).get("by_lr")
+        if rows is None:
+            return None
+        flat = [
+            {"lr": row["lr"], "noise_level": row["noise_level"], "seeds": row.get("seeds"), "pooling": row.get("pooling"),
+             **{f"{name}_{key}": (row.get(name) or {}).get(f"ratio{part}") for name in PREDICTIONS
+                for key, part in (("ratio", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"))}}
+            for row in rows
+        ]  # fmt: skip
+        return table(f"{self.folder / 'summary.json'}[verification][by_lr]", flat, ("lr", "noise_level"))
 
     def sweet_spots(self) -> Table:
         """Per noise level: measured (by accuracy, by loss) and predicted sweet-spot lr.

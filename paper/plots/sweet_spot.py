@@ -2,7 +2,8 @@
 
 Per η, from :meth:`Results.sweet_spots` (``verification["sweet_spot"]`` when present, else
 ``summary.json["sweet_spot"]``): the lr of best mean noisy accuracy, of lowest mean noisy loss,
-and the predicted argmin of clean loss + ½η² tr(HΣ₁). The bar on the accuracy sweet spot spans
+the predicted argmin of clean loss + ½η² tr(HΣ₁), and where the verification holds it, the argmin
+with the kink term added (the best available prediction for ReLU). The bar on the accuracy sweet spot spans
 the stable lrs whose 95% t-interval of noisy accuracy (``summary.json["per_lr"]``) overlaps the
 best one's: the measured sweet spot is not resolved more finely than that.
 """
@@ -19,6 +20,7 @@ SERIES = (
     ("measured_lr_acc", "measured: best noisy accuracy"),
     ("measured_lr_loss", "measured: lowest noisy loss"),
     ("predicted_lr", "predicted: min clean loss + ½η² tr(HΣ₁)"),
+    ("predicted_lr_kink", "predicted: min clean loss + ½η² tr(HΣ₁) + kink term"),
 )
 
 
@@ -27,15 +29,16 @@ def draw(r: Results) -> Figure:
     spots, lrs = r.sweet_spots(), r.lrs
     spots = spots.where(spots["noise_level"] > 0)
     eta = spots["noise_level"]
+    series = [(k, label) for k, label in SERIES if k in spots.columns and np.isfinite(spots[k]).any()]
     fig = style.figure(3.0, width=5.0)
     ax = fig.add_subplot()
     low, high = _plausible(r, eta, spots["measured_lr_acc"])
     best = spots["measured_lr_acc"]
-    ax.errorbar(style.dodge(eta, 0, len(SERIES)), best, yerr=elements.bars(np.vstack([best - low, high - best])),
-                linestyle="none", color=style.series(0, len(SERIES))["color"], elinewidth=1.0, capsize=3)  # fmt: skip
-    for i, (key, label) in enumerate(SERIES):
-        look = style.series(i, len(SERIES))
-        ax.plot(style.dodge(eta, i, len(SERIES)), spots[key], label=label, markersize=6, linewidth=0.8, **look)
+    ax.errorbar(style.dodge(eta, 0, len(series)), best, yerr=elements.bars(np.vstack([best - low, high - best])),
+                linestyle="none", color=style.series(0, len(series))["color"], elinewidth=1.0, capsize=3)  # fmt: skip
+    for i, (key, label) in enumerate(series):
+        look = style.series(i, len(series))
+        ax.plot(style.dodge(eta, i, len(series)), spots[key], label=label, markersize=6, linewidth=0.8, **look)
     elements.diverged(ax, lrs, r.counts("diverged"), r.counts("runs"), which="y")
     style.lr_axis(ax, lrs, which="y")
     ax.set_ylabel("sweet-spot learning rate")

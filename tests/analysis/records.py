@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from empirical.curvature import fourth_moment
@@ -25,11 +26,21 @@ def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def synthetic_records() -> list[dict[str, Any]]:
+def common_draws(pairs: int) -> np.ndarray:
+    """u_k, k < pairs: fixed standardised draws (mean exactly 0, sd exactly 1), the same for every run."""
+    u = np.random.default_rng(7).standard_normal(pairs)
+    return (u - u.mean()) / u.std(ddof=1)
+
+
+def synthetic_records(kink_share: float = 0.0, pairs: int | None = None) -> list[dict[str, Any]]:
     """Run records of a 4-lr × 3-seed sweep plus one diverged run (lr 1); numbers shaped like the real ones.
 
     tr(HΣ₁) grows with lr and ΔL follows it (with a fourth-order term); tr(H) falls with lr, so the
     Spearman correlations are +1 (noise trace) and −1 (trace); noisy accuracy peaks at lr 0.03.
+    The kink term is ``kink_share`` × (1 − i) × ½η² tr(HΣ₁) at the i-th lr (positive at the smallest
+    lr, negative at the largest, 0 by default), and ΔL holds it. With ``pairs``, each noise row has
+    ``pair_increase``: d_k = ΔL (1 + 0.3 u_k) with the common draws u_k (:func:`common_draws`), so
+    that the Monte Carlo SE is 0.3 ΔL/√pairs and every run's fluctuation is the same.
     """
     records = []
     for i, lr in enumerate(LRS):
@@ -50,16 +61,22 @@ def synthetic_records() -> list[dict[str, Any]]:
             }  # fmt: skip
             noise_rows = []
             for eta in LEVELS:
-                dl = 0.5 * eta**2 * nt * (1 + 0.02 * seed) + eta**4 * m4 / 24
+                kink = kink_share * (1 - i) * 0.5 * eta**2 * nt
+                dl = 0.5 * eta**2 * nt * (1 + 0.02 * seed) + kink + eta**4 * m4 / 24
+                se = 0.3 * dl / math.sqrt(pairs) if pairs else 0.03 * dl
                 std = math.sqrt(eta**2 * metrics["grad_cov_grad_test"] + 0.5 * eta**4 * 6.0) * (1 + 0.03 * seed)
                 acc = 0.8 + (0.05 if i == 1 else 0.0) - 0.1 * eta * i - 0.001 * seed
                 noise_rows.append({
                     "run_id": run_id, "lr": lr, "seed": seed, "noise_model": "layer-relative", "noise_level": eta,
                     "samples": 64, "clean_loss": clean_loss, "noisy_loss_mean": clean_loss + dl, "delta_loss": dl,
-                    "delta_loss_se": 0.03 * dl, "delta_loss_std": std, "predicted_delta_loss": 0.5 * eta**2 * nt,
-                    "clean_acc": clean_acc, "noisy_acc_mean": acc, "noisy_acc_std": 0.01, "noisy_acc_se": 0.001,
+                    "delta_loss_se": se, "delta_loss_std": std, "predicted_delta_loss": 0.5 * eta**2 * nt,
+                    "kink_delta_loss": kink, "kink_delta_loss_se": 0.05 * abs(kink),
+                    "predicted_delta_loss_kink": 0.5 * eta**2 * nt + kink, "clean_acc": clean_acc,
+                    "noisy_acc_mean": acc, "noisy_acc_std": 0.01, "noisy_acc_se": 0.001,
                     "normalized_acc": acc / clean_acc,
                 })  # fmt: skip
+                if pairs:
+                    noise_rows[-1]["pair_increase"] = (dl * (1 + 0.3 * common_draws(pairs))).tolist()
             records.append({"run_id": run_id, "status": "ok", "lr": lr, "seed": seed, "config": {"activation": "relu"},
                             "metrics": metrics, "noise": noise_rows})  # fmt: skip
     diverged = {"run_id": "lr1_seed0", "lr": 1.0, "seed": 0, "status": "diverged", "epochs": 3,

@@ -29,6 +29,17 @@ def test_cells_join_finished_runs_with_measured_levels():
     assert x["term4"] == pytest.approx(0.2**4 * x["fourth_moment_test"] / 24)
     assert x["p4"] == pytest.approx(x["p2"] + x["term4"])
     assert x["p4_se"] == pytest.approx(math.hypot(x["p2_se"], x["term4_se"]))
+    assert all(y["pk"] == y["p2"] and y["kink"] == 0.0 for y in c)  # no kink term: exactly the second order
+    assert "pair_increase" not in x
+
+
+def test_cells_add_the_kink_term_and_carry_the_per_draw_increases():
+    c = cells(*rows(synthetic_records(kink_share=0.3, pairs=10)))
+    x = next(x for x in c if x["run_id"] == "lr0.01_seed1" and x["noise_level"] == 0.05)
+    assert x["kink"] == pytest.approx(0.3 * x["p2"]) and x["kink_se"] == pytest.approx(0.05 * x["kink"])
+    assert x["pk"] == pytest.approx(x["p2"] + x["kink"]) and x["pk"] == pytest.approx(x["predicted_delta_loss_kink"])
+    assert x["pk_se"] == pytest.approx(math.hypot(x["p2_se"], x["kink_se"]))
+    assert len(x["pair_increase"]) == 10 and x["pair_increase"].mean() == pytest.approx(x["delta_loss"])
 
 
 def test_smooth_network_at_small_noise_matches_second_order():

@@ -13,7 +13,7 @@ from tests.analysis.records import rows, synthetic_records
 
 
 def test_ci_requirement_estimates_the_samples_needed():
-    second = orders.order_rows(cells(*rows(synthetic_records())), 2)
+    second = orders.order_rows(cells(*rows(synthetic_records())), "second_order")
     req = ci_requirement(second)
     small = [r for r in second if r["noise_level"] <= SMALL_NOISE]
     assert req["rows"] == len(small) > 0
@@ -27,7 +27,7 @@ def test_ci_requirement_estimates_the_samples_needed():
 
 
 def test_a_trace_error_beyond_the_target_needs_infinitely_many_samples():
-    second = orders.order_rows(cells(*rows(synthetic_records())), 2)
+    second = orders.order_rows(cells(*rows(synthetic_records())), "second_order")
     for r in second:
         r["predicted_se"] = r["predicted"]  # the trace part alone: ±1.96·ratio > 0.1
     req = ci_requirement(second)

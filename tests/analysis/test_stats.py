@@ -44,11 +44,6 @@ def test_line_fit_recovers_a_line_and_needs_two_distinct_x():
     assert math.isnan(stats.line_fit([1, 2], [2, 3])["slope_se"])  # two points: no error
 
 
-def test_pool_adds_independent_errors_in_quadrature():
-    mean, se = stats.pool([1.0, 3.0], [0.3, 0.4])
-    assert mean == 2.0 and se == pytest.approx(0.25)
-
-
 def test_spearman_rows_match_scipy():
     g = np.random.default_rng(0)
     a, b = g.normal(size=(5, 7)), g.normal(size=(5, 7))

@@ -11,8 +11,8 @@ from empirical.sweep import store
 from tests.analysis.records import LEVELS, LRS, SEEDS, rows, synthetic_records
 
 VERIFICATION_KEYS = ("method", "activation", "runs", "second_order", "second_order_fit", "fourth_order",
-                     "fourth_order_fit", "by_lr", "breakdown", "variance", "variance_fit", "spearman", "sweet_spot",
-                     "ci_requirement", "verdict")  # fmt: skip
+                     "fourth_order_fit", "with_kinks", "with_kinks_fit", "by_lr", "breakdown", "kinks", "variance",
+                     "variance_fit", "spearman", "sweet_spot", "ci_requirement", "verdict")  # fmt: skip
 
 
 def test_summary_has_every_contract_key():
@@ -24,7 +24,7 @@ def test_summary_has_every_contract_key():
     assert tuple(v) == VERIFICATION_KEYS and v["activation"] == "relu" and v["runs"] == len(LRS) * len(SEEDS)
     assert v["method"]["bootstrap"] == 300 and v["method"]["within"] == 0.1
     ok_rows = len(LRS) * len(SEEDS) * len(LEVELS)
-    assert len(v["second_order"]) == len(v["fourth_order"]) == len(v["variance"]) == ok_rows
+    assert len(v["second_order"]) == len(v["fourth_order"]) == len(v["with_kinks"]) == len(v["variance"]) == ok_rows
     assert len(v["spearman"]) == len(LEVELS) * 4 and v["ci_requirement"]["rows"] == len(LRS) * len(SEEDS) * 2
     assert [a["noise_level"] for a in s["agreement"]] == list(LEVELS) and v["verdict"]
 

@@ -34,3 +34,14 @@ def test_spearman_table_when_verified_and_a_sentence_when_not(tmp_path):
     bare = latex.results_table(load(write_results(tmp_path / "b", verification=False)))
     assert r"\label{tab:spearman-table}" in verified and "0.80 [0.50, 0.95]" in verified
     assert "tab:spearman-table" not in bare and "has no \\texttt{verification}" in bare
+
+
+def test_kink_table_when_verified_and_a_sentence_when_not(tmp_path):
+    verified = latex.results_table(load(write_results(tmp_path / "a")))
+    bare = latex.results_table(load(write_results(tmp_path / "b", verification=False)))
+    assert r"\label{tab:kink-table}" in verified and r"\multicolumn{2}{c}{$\eta = 0.1$}" in verified
+    table = verified.split("tab:kink-table")[1].split("end{table}")[0]
+    assert r"$\eta = 0.3$" not in table  # above KINK_MAX_NOISE
+    row = next(line for line in table.splitlines() if line.startswith("0.03 & "))
+    assert len(row.split(" & ")) == 5  # lr, then (2nd, + kink) at η = 0.02 and 0.1
+    assert "tab:kink-table" not in bare and "with the kink term are not in these results" in bare

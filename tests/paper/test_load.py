@@ -88,3 +88,16 @@ def test_a_non_numeric_cell_is_named(tmp_path):
     (folder / "runs.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
     with pytest.raises(ResultsError, match=r"runs.csv: column 'test_acc' holds 'n/a'"):
         load(folder)
+
+
+def test_pooled_ratios_flatten_the_verifications_by_lr_rows(tmp_path):
+    r = load(write_results(tmp_path / "res"))
+    ratios = r.pooled_ratios()
+    stable = [lr for lr in LRS if lr != 0.3]  # lr 0.3 has one diverged seed: its other seed still counts
+    assert sorted(set(ratios["lr"])) == list(LRS) and len(ratios) == len(LRS) * len(LEVELS)
+    for name in ("second_order", "fourth_order", "with_kinks"):
+        assert f"{name}_ratio" in ratios.columns and f"{name}_ci_low" in ratios.columns
+    at = np.isin(ratios["lr"], stable)
+    assert np.all(ratios["with_kinks_ci_low"][at] < ratios["with_kinks_ratio"][at])
+    assert np.all(np.isnan(ratios["fourth_order_ratio"]))  # the synthetic runs hold no fourth moment
+    assert load(write_results(tmp_path / "bare", verification=False)).pooled_ratios() is None

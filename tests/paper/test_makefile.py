@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from paper.plots import FIGURES
 from tests.paper.synthetic import write_results
 
 PAPER = Path(__file__).resolve().parents[2] / "paper"
@@ -39,8 +40,8 @@ def test_make_builds_every_figure_and_the_pdf_from_a_folder_relative_to_the_root
     write_results(root / "results" / "small")
     done = _make(root, "RESULTS=results/small")  # called from outside the repository
     assert done.returncode == 0, done.stdout + done.stderr
-    assert len(list((root / "paper" / "figures").glob("*.png"))) == 7
-    assert len(list((root / "paper" / "figures").glob("*.pdf"))) == 7
+    assert len(list((root / "paper" / "figures").glob("*.png"))) == len(FIGURES)
+    assert len(list((root / "paper" / "figures").glob("*.pdf"))) == len(FIGURES)
     assert (root / "paper" / "generated" / "results_table.tex").stat().st_size > 0
     if shutil.which("pdflatex"):
         assert (root / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF-")
@@ -63,6 +64,13 @@ def test_missing_results_and_theory_are_made_first(root):
     sweep = f"-m empirical.hessian_sweep --out \"{root / 'results' / 'new'}\" --preset smoke"
     assert sweep in plan and "-m theory.derive" in plan
     assert plan.index(sweep) < plan.index("-m paper.plots")
+
+
+def test_a_control_folder_is_passed_to_the_figures(root):
+    write_results(root / "res")
+    plan = _make(root, "-n", "figures", f"RESULTS={root / 'res'}", "CONTROL=results/gelu").stdout
+    assert f'--control "{root / "results" / "gelu"}"' in plan
+    assert "--control" not in _make(root, "-n", "figures", f"RESULTS={root / 'res'}").stdout
 
 
 def test_help_says_where_results_is_taken_from(root):

@@ -4,7 +4,7 @@ import pytest
 from matplotlib.text import Text
 from PIL import Image
 
-from paper.plots import FIGURES, agreement, load, orders, render
+from paper.plots import FIGURES, agreement, kinks, load, orders, render
 from paper.plots.__main__ import main
 from tests.paper.synthetic import write_results
 
@@ -69,3 +69,31 @@ def test_cli_writes_figures_and_tex_and_names_a_missing_column(tmp_path, capsys)
     (folder / "noise.csv").write_text("\n".join([header.replace("predicted_delta_loss", "predicted"), *rows]))
     assert main([str(folder), "--out", str(tmp_path / "fig2")]) == 2
     assert "noise.csv has no column 'predicted_delta_loss'" in capsys.readouterr().err
+
+
+def test_kink_figure_draws_both_ratios_per_lr_and_a_control_panel_when_given(tmp_path):
+    r = load(write_results(tmp_path / "relu"))
+    fig = kinks.draw(r)
+    text = _texts(fig)
+    assert len(fig.axes) == 2 and "second order + kink term" in text and "not in these results" not in text
+    for lr in (0.01, 0.03, 0.1, 0.3):
+        assert f"lr = {lr:g}" in text
+    # the synthetic ReLU ΔL holds a kink term of 10%: with it the ratios come down by that factor
+    ratios = r.pooled_ratios()
+    assert ratios["with_kinks_ratio"] == pytest.approx(ratios["second_order_ratio"] / 1.1)
+    control = load(write_results(tmp_path / "gelu", activation="gelu"))
+    with_control = kinks.draw(r, control)
+    assert len(with_control.axes) == 3 and "control (gelu): second order" in _texts(with_control)
+    assert "control: gelu, cnn1d (gelu)" in _texts(with_control) and "1 of 2 seeds diverged" in text
+
+
+def test_kink_figure_says_what_the_results_lack(tmp_path):
+    text = _texts(kinks.draw(load(write_results(tmp_path / "bare", verification=False))))
+    assert text.count("not in these results") == 2 and "not in bare/summary.json" in text
+
+
+def test_cli_draws_the_control_panel(tmp_path):
+    main([str(write_results(tmp_path / "relu")), "--control", str(write_results(tmp_path / "gelu", activation="gelu")),
+          "--out", str(tmp_path / "fig")])  # fmt: skip
+    assert (tmp_path / "fig" / "fig8_kink_ratio.png").stat().st_size > 20_000
+    assert main([str(tmp_path / "relu"), "--control", str(tmp_path / "missing"), "--out", str(tmp_path / "f2")]) == 2

@@ -15,6 +15,6 @@ def test_synthetic_folder_has_every_contract_column_and_key(tmp_path):
     s = json.loads((folder / "summary.json").read_text())
     assert {"per_lr", "sweet_spot", "agreement", "verification"} <= set(s)
     assert [a["diverged"] for a in s["per_lr"]] == [0, 0, 0, 1]
-    assert set(s["verification"]) == {"second_order", "fourth_order", "sweet_spot", "spearman"}
+    assert set(s["verification"]) == {"by_lr", "second_order", "fourth_order", "sweet_spot", "spearman"}
     bare = write_results(tmp_path / "bare", verification=False)
     assert "verification" not in json.loads((bare / "summary.json").read_text())

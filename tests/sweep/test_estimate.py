@@ -6,7 +6,7 @@ from empirical.experiment import run
 from empirical.sweep import config as cfg
 from empirical.sweep import estimate
 
-PHASES = ("train", "curvature", "fourth_order", "variance_terms", "noise")
+PHASES = ("train", "curvature", "fourth_order", "variance_terms", "kink", "noise")
 # Splits larger than the timed slices (2,400 train, 600 test, a 1,000-sample curvature subset
 # against slices of 256), so every phase is extrapolated: samples, products, passes and steps.
 MEASURED = dict(dataset_options={"num_samples": 3000}, curvature_samples=1000, lrs=(0.1,))
@@ -39,11 +39,11 @@ def test_a_range_only_where_the_trained_network_decides_the_products():
 
 def test_report_sums_phases_per_run_and_over_runs_and_jobs():
     config = cfg.resolve("smoke")
-    point = estimate.Estimate(60, 30, 30, 20, 10, 120, (4, 4))
+    point = estimate.Estimate(60, 30, 30, 15, 10, 5, 120, (4, 4))
     lines = estimate.report(config, "cpu", point, runs=4, jobs=2).splitlines()
     assert "per run: 4m00s = training 1m00s + curvature 0m30s (traces certified exact, 4 products each)" in lines[1]
     assert "4 runs: 16m00s serial; 8m00s with 2 parallel jobs" in lines[2]
-    ranged = estimate.Estimate(60, 30, 90, 20, 10, 120, (14, 40))
+    ranged = estimate.Estimate(60, 30, 90, 15, 10, 5, 120, (14, 40))
     lines = estimate.report(config, "cpu", ranged, runs=4, jobs=2).splitlines()
     assert "per run: 4m00s to 5m00s" in lines[1] and "curvature 0m30s to 1m30s (traces take 14 to 40" in lines[1]
     assert "4 runs: 16m00s to 20m00s serial" in lines[2]
