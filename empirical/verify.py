@@ -24,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
     p = cli.parser(
         "python -m empirical.verify",
         "Compare the theory's predictions of the loss increase under weight noise (second and fourth order, "
-        "variance, sweet spot) with the measurements in a results folder, and print the verdict. Pure analysis: "
+        "the activation-kink term, variance, sweet spot) with the measurements in a results folder, and print the verdict. Pure analysis: "
         "nothing is trained or recomputed.",
         "The same analysis is in summary.json['verification'] after every sweep.",
     )

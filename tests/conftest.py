@@ -1,9 +1,13 @@
 """Fixtures shared by every test folder: a tiny sweep config that runs in seconds, one torch thread."""
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per worker: the workers share the cores
+    torch.set_num_threads(1)
 
 TINY_TOML = """\
 [sweep]

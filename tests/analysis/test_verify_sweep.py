@@ -11,7 +11,7 @@ from empirical import hessian_sweep, verify
 
 def test_sweep_writes_verification_and_prints_the_verdict(tiny_config, tmp_path, capsys):
     out = tmp_path / "res"
-    assert hessian_sweep.main(["--preset", "smoke", "--config", str(tiny_config), "--out", str(out)]) == 0
+    assert hessian_sweep.main(["--preset", "smoke", "--config", str(tiny_config), "--out", str(out), "--executor", "serial"]) == 0
     printed = capsys.readouterr().out
     assert "Verdict:" in printed and printed.count("Sweet spot (lr)") == 1 and "Sweet spot by" not in printed
     with (out / "runs.csv").open() as f:

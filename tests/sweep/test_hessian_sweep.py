@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _sweep(config: Path, out: Path, *extra: str) -> int:
-    return hessian_sweep.main(["--preset", "smoke", "--config", str(config), "--out", str(out), *extra])
+    """The CLI on the tiny config; serial unless ``extra`` names an executor (test_executors covers the others,
+    and spawning worker processes would cost more than the tiny runs)."""
+    executor = [] if "--executor" in extra else ["--executor", "serial"]
+    return hessian_sweep.main(["--preset", "smoke", "--config", str(config), "--out", str(out), *executor, *extra])
 
 
 def _table(path: Path) -> list[dict[str, str]]:
