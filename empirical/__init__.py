@@ -2,7 +2,8 @@
 
 After ``import empirical``: ``empirical.load_run(run_dir)`` gives a finished run's trained model
 (eval mode, CPU) and its ``run.json``; ``empirical.data.load(dataset, split)`` a data split;
-``empirical.models.build(...)`` a network. They are imported on first use, so each command
+``empirical.models.build(...)`` a network; ``empirical.sensitivity.measure(model, x, y, ...)`` the
+predicted and measured loss increase under weight noise of any classifier, overall and per layer. They are imported on first use, so each command
 (``python -m empirical.verify``, ...) loads only the modules it needs.
 """
 
@@ -12,15 +13,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from empirical import sensitivity
     from empirical.experiment import data, models
     from empirical.sweep.store import load_run
 
-__all__ = ["data", "load_run", "models"]
+__all__ = ["data", "load_run", "models", "sensitivity"]
 
 _PUBLIC = {
     "data": "empirical.experiment.data",
     "models": "empirical.experiment.models",
     "load_run": "empirical.sweep.store",
+    "sensitivity": "empirical.sensitivity",
 }
 
 

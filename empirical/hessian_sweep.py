@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from empirical.experiment import run
 from empirical.experiment.data import DATASETS, DataError
 from empirical.experiment.models import ACTIVATIONS, MODELS
 from empirical.sweep import config as cfg
-from empirical.sweep import estimate, executors, folder, store
+from empirical.sweep import costs, estimate, executors, folder, store
 from empirical.sweep.store import RunError
 
 
@@ -62,9 +63,15 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--dataset", help=", ".join(DATASETS))
     g.add_argument("--data-root", metavar="DIR", help="folder with the dataset's files (cifar10, mnist)")
     g.add_argument("--epochs", type=int, help="training epochs")
-    g.add_argument("--noise-model", help=", ".join(cfg.NOISE_MODELS))
-    g.add_argument("--noise-levels", type=cli.floats, nargs="+", metavar="ETA", help="noise levels η > 0")
-    g.add_argument("--samples", type=int, help="Monte Carlo noise draws per level (even: antithetic pairs)")
+    g.add_argument("--noise-model", help=", ".join(cfg.NOISE_MODELS) + " (pcm: phase-change memory; its levels are "
+                   "times in seconds after programming, by default 1 s, 1 h, 1 day, 30 days, 365 days)")
+    g.add_argument("--pcm-g-max", type=float, metavar="µS", help="pcm: the largest target conductance (default 25)")
+    g.add_argument("--noise-levels", type=cli.floats, nargs="+", metavar="ETA", help="noise levels η > 0 (pcm: times "
+                   "in seconds > 0)")
+    g.add_argument("--samples", type=int, help="Monte Carlo noisy passes over the test split per level (even: "
+                   "antithetic pairs)")
+    g.add_argument("--noise-blocks", type=int, metavar="B", help="draws per noisy pass: the test split is dealt into "
+                   "B blocks, each with its own draw (1: one draw per pass, as one device sees it)")
     return p
 
 
@@ -88,8 +95,10 @@ def _config(args: argparse.Namespace) -> cfg.SweepConfig:
         data_root=args.data_root,
         epochs=args.epochs,
         noise_model=args.noise_model,
+        pcm_g_max=args.pcm_g_max,
         noise_levels=cli.flat(args.noise_levels),
         samples=args.samples,
+        noise_blocks=args.noise_blocks,
     )
 
 
@@ -123,16 +132,22 @@ def _sweep(args: argparse.Namespace) -> int:
     folder.prepare(out, config, action, device)
     total = len(config.lrs) * len(config.seeds)
     print(f"{out}: {total} runs, {total - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
+    executed: list[dict[str, Any]] = []
+    start = time.perf_counter()
     with tqdm(total=len(pending), desc="runs", unit="run", file=sys.stderr) as bar:
 
         def done(record: dict[str, Any]) -> None:
+            executed.append(record)
             bar.write(_run_line(record), file=sys.stderr)
             bar.update()
-            folder.assemble(out, config)
+            folder.assemble(out, config, summary=False)
 
         failures = executors.execute_all(pending, config, out, device, executor, jobs, done, slurm)
+    wall = time.perf_counter() - start
     table = folder.assemble(out, config)
     print(table)
+    parallel = {"serial": 1, "processes": jobs}.get(executor, len(pending))
+    print("\n" + costs.report(executed, wall, min(parallel, max(1, len(pending)))))
     print(f"\nResults in {out}/ (runs.csv, noise.csv, summary.json)")
     if failures:
         print(f"hessian_sweep: {len(failures)} run(s) failed; rerun the same command to redo only those:", file=sys.stderr)
@@ -159,13 +174,11 @@ def _run_line(record: dict[str, Any]) -> str:
     status = record["status"] + (f" ({m['failure']})" if m.get("failure") else "")
     line = f"lr={record['lr']:g} seed={record['seed']} {status:<8} test_acc={m['test_acc']:.3f}"
     if record["status"] == "ok":
-        line += (
-            f" tr(H)={m['hessian_trace_test']:.4g}±{m['hessian_trace_test_se']:.2g}"
-            f" tr(HΣ₁)={m['noise_trace_test']:.4g}±{m['noise_trace_test_se']:.2g}"
-            f" λmax={m['lambda_max_train']:.4g}"
-        )
-    seconds = sum(v or 0.0 for k, v in m.items() if k.endswith("_seconds"))
-    return line + f" ({seconds:.1f} s)"
+        line += f" tr(H)={m['hessian_trace_test']:.4g}±{m['hessian_trace_test_se']:.2g}"
+        if "noise_trace_test" in m:  # the Gaussian noise models
+            line += f" tr(HΣ₁)={m['noise_trace_test']:.4g}±{m['noise_trace_test_se']:.2g}"
+        line += f" λmax={m['lambda_max_train']:.4g}"
+    return line + f" ({m['run_seconds']:.1f} s)"
 
 
 if __name__ == "__main__":

@@ -78,6 +78,7 @@ def test_writers_and_readers_use_the_schemas_columns():
     load = importlib.import_module("paper.plots.load")  # paper.plots.load is also a function's name
     assert store.RUNS_COLUMNS == schema.names(schema.RUNS)
     assert store.NOISE_COLUMNS == schema.names(schema.NOISE)
+    assert store.LAYER_COLUMNS == schema.names(schema.LAYERS)
     assert set(load.RUNS_COLUMNS) <= set(schema.names(schema.RUNS)), "paper/plots/load.py needs unknown columns"
     assert set(load.NOISE_COLUMNS) <= set(schema.names(schema.NOISE)), "paper/plots/load.py needs unknown columns"
 
@@ -131,7 +132,7 @@ def test_a_results_folder_holds_exactly_the_schemas_files_columns_and_keys(smoke
     run = out / "runs" / "lr0.1_seed0"
     written = {p.relative_to(out).as_posix().replace(run.name, "<run_id>") for p in out.rglob("*") if p.is_file()}
     assert written == {f.path for f in schema.FILES} - {"slurm/"}
-    for name, columns in (("runs.csv", schema.RUNS), ("noise.csv", schema.NOISE)):
+    for name, columns in (("runs.csv", schema.RUNS), ("noise.csv", schema.NOISE), ("layers.csv", schema.LAYERS)):
         with (out / name).open() as f:
             assert tuple(next(csv.reader(f))) == schema.names(columns), name
     for path, keys in ((out / "summary.json", schema.SUMMARY), (run / "run.json", schema.RUN),

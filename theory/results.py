@@ -21,6 +21,13 @@ from theory.kinks import (
     piecewise_linear_bracket,
     smoothed_relu,
 )
+from theory.mean_noise import (
+    folded_drift_moment,
+    lognormal_drift_moment,
+    pcm_device_moments,
+    rectified_moments,
+    second_order_with_mean,
+)
 from theory.noise_models import noise_model_coefficients
 from theory.notation import LATEX_NAMES, beta, eta, lam
 from theory.stability import characteristic_polynomial, gd_bound, heavy_ball_bound
@@ -155,7 +162,7 @@ def derive_all() -> list[Result]:
             sp.StrictLessThan,
         ),
     ]
-    return results + kink_results(mean_eta_tex)
+    return results + kink_results(mean_eta_tex) + mean_noise_results(mean_tex)
 
 
 def kink_results(mean_eta_tex: str) -> list[Result]:
@@ -249,5 +256,54 @@ def kink_results(mean_eta_tex: str) -> list[Result]:
             sp.Symbol("E[ΔL](η), kinks"),
             kink_prediction(),
             rf"{mean_eta_tex}_{{\text{{kinks}}}}",
+        ),
+    ]
+
+
+def mean_noise_results(mean_tex: str) -> list[Result]:
+    """The results of theory.mean_noise: noise with a mean, and a phase-change-memory device."""
+    return [
+        Result(
+            "second_order_with_mean",
+            r"For noise with mean $\mu$ and covariance $\Sigma$ the second-order expectation gains "
+            "a gradient and a curvature term of the mean; it needs only the first two moments, "
+            r"is exact for a quadratic loss, and holds unchanged when $\mu$ and $\Sigma$ depend on "
+            "the weights (conductance-dependent noise), evaluated at the trained weights.",
+            sp.Symbol("E[ΔL]⁽²⁾ (mean μ)"),
+            second_order_with_mean(),
+            rf"{mean_tex}^{{(2)}}",
+        ),
+        Result(
+            "lognormal_drift_moment",
+            r"A drift exponent $\nu \sim \mathcal{N}(\mu_\nu, \sigma_\nu^2)$ makes the drift "
+            r"factor $(t/t_c)^{-\nu} = e^{-L\nu}$, $L = \log(t/t_c)$, lognormal, with these moments.",
+            sp.Symbol("E[exp(−kLν)]"),
+            lognormal_drift_moment(),
+            r"\operatorname{E}\left[e^{-kL\nu}\right]",
+        ),
+        Result(
+            "folded_drift_moment",
+            r"With the exponent folded to $|\nu|$, as the device model draws it, the moments gain "
+            r"normal distribution functions; they tend to the lognormal ones as $\mu_\nu/\sigma_\nu$ grows.",
+            sp.Symbol("E[exp(−kL|ν|)]"),
+            folded_drift_moment(),
+            r"\operatorname{E}\left[e^{-kL|\nu|}\right]",
+        ),
+        Result(
+            "rectified_second_moment",
+            "Programming and read noise clipped at zero conductance are rectified Gaussians; the "
+            "mean is the smoothed ReLU, the second moment this.",
+            sp.Symbol("E[max(0, m + s z)²]"),
+            rectified_moments()[1],
+            r"\operatorname{E}\left[\max(0, m + s z)^2\right]",
+        ),
+        Result(
+            "pcm_device_mean",
+            r"A device's conductance at time $t$ is the product of its independent programmed, "
+            "drift and read factors, so its mean is the product of their means (and its second "
+            "moment that of their second moments).",
+            sp.Symbol("E[g(t)]"),
+            pcm_device_moments()[0],
+            r"\operatorname{E}[g(t)]",
         ),
     ]

@@ -18,19 +18,20 @@ RUN_METRICS = (
 )  # fmt: skip
 PRESET_METRICS = ("stability_bound",)  # depend on the lr and config only, never on training
 LEVEL_METRICS = (
-    "clean_loss", "noisy_loss_mean", "delta_loss", "predicted_delta_loss", "kink_delta_loss",
+    "clean_loss", "noisy_loss_mean", "delta_loss", "noise_trace", "predicted_delta_loss", "mean_delta_loss", "kink_delta_loss",
     "predicted_delta_loss_kink", "clean_acc", "noisy_acc_mean", "normalized_acc",
 )  # fmt: skip
 
 
 def per_lr(run_rows: list[dict[str, Any]], noise_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per learning rate, ascending: run counts, run metrics and per-level noise metrics (mean, CI)."""
+    """One entry per learning rate, ascending: run counts, run metrics and per (noise model, level) noise
+    metrics (mean, CI), ``levels`` sorted by noise model then η."""
     runs_by_lr: dict[float, list[dict[str, Any]]] = defaultdict(list)
     for r in run_rows:
         runs_by_lr[r["lr"]].append(r)
-    noise_by_lr: dict[float, dict[float, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    noise_by_lr: dict[float, dict[tuple[str, float], list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in noise_rows:
-        noise_by_lr[r["lr"]][r["noise_level"]].append(r)
+        noise_by_lr[r["lr"]][(str(r.get("noise_model") or "unnamed"), r["noise_level"])].append(r)
     out = []
     for lr in sorted(runs_by_lr):
         rows = runs_by_lr[lr]
@@ -38,8 +39,8 @@ def per_lr(run_rows: list[dict[str, Any]], noise_rows: list[dict[str, Any]]) -> 
         entry: dict[str, Any] = {"lr": lr, "runs": len(rows), "ok": len(ok), "diverged": len(rows) - len(ok)}
         entry.update({m: mean_ci([r.get(m) for r in (rows if m in PRESET_METRICS else ok)]) for m in RUN_METRICS})
         entry["levels"] = [
-            {"noise_level": eta, **{m: mean_ci([r.get(m) for r in level_rows]) for m in LEVEL_METRICS}}
-            for eta, level_rows in sorted(noise_by_lr[lr].items())
+            {"noise_model": model, "noise_level": eta, **{m: mean_ci([r.get(m) for r in level_rows]) for m in LEVEL_METRICS}}
+            for (model, eta), level_rows in sorted(noise_by_lr[lr].items())
         ]
         out.append(entry)
     return out

@@ -1,4 +1,4 @@
-"""How much of the second-order miss the kink term explains (``summary.json["verification"]["kinks"]``).
+"""How much of the second-order miss the kink term explains (a noise model's ``kinks`` in ``summary.json["analysis"]``).
 
 A piecewise-linear (ReLU) network's Hessian is zero across its activation kinks, which the noise
 feels; the kink term (``kink_delta_loss``, ``empirical.curvature.kink_term``) predicts what they
@@ -24,7 +24,7 @@ COMPARED = ("second_order", "with_kinks")
 
 
 def kink_summary(cells: list[dict[str, Any]], rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """``verification["kinks"]`` from the cells and ``rows``, the :func:`~empirical.analysis.orders.order_rows`
+    """The ``kinks`` entry from the cells and ``rows``, the :func:`~empirical.analysis.orders.order_rows`
     of each name in :data:`COMPARED`. ``state`` is ``"measured"``, ``"zero"`` (no kinked activation: the
     term is exactly 0 in every cell) or ``"absent"`` (results without the kink term)."""
     measured = [c for c in cells if math.isfinite(c["kink"])]
@@ -56,7 +56,7 @@ def _compared(cells: list[dict[str, Any]]) -> dict[str, Any]:
                            "pairs": second["pairs"]}  # fmt: skip
     for name, e in entries.items():
         out[name] = {k: e[k] for k in ("ratio", "ratio_se", "ratio_ci_low", "ratio_ci_high", "ci_contains_1",
-                                       "within_10pct")}  # fmt: skip
+                                       "within_10pct", "equivalence", "se_missing")}  # fmt: skip
         out[name]["miss"] = abs(e["ratio"] - 1)
     return out
 

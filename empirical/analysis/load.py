@@ -15,7 +15,7 @@ from typing import Any
 from empirical.analysis.stats import num
 from empirical.sweep import store
 
-TEXT_COLUMNS = ("run_id", "status", "failure", "noise_model")  # the columns of runs.csv/noise.csv that hold text
+TEXT_COLUMNS = ("run_id", "status", "failure", "noise_model", "layer")  # the columns of the CSV files that hold text
 
 
 class LoadError(ValueError):
@@ -49,8 +49,25 @@ def load(out: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], s
     )
 
 
+def layer_rows(out: str | Path) -> list[dict[str, Any]]:
+    """The rows of ``layers.csv`` of a results folder (from the run records, else the file); [] without any."""
+    out = Path(out)
+    records = list(store.finished_runs(out).values())
+    if records:
+        return store.layer_rows(records)
+    return read_csv(out / "layers.csv") if (out / "layers.csv").is_file() else []
+
+
+def noise_model(out: str | Path) -> str | None:
+    """The sweep's ``noise_model`` (the reference of the comparison) from ``config.json``; None if it names none."""
+    try:
+        return json.loads((Path(out) / "config.json").read_text())["sweep"]["noise_model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def read_csv(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``runs.csv`` or ``noise.csv``: text columns as strings, the rest as floats, ``seed`` as int
+    """Rows of a ``runs.csv``, ``noise.csv`` or ``layers.csv``: text columns as strings, the rest as floats, ``seed`` as int
     (−1 where empty)."""
     try:
         with path.open(newline="") as f:

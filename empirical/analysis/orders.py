@@ -1,14 +1,16 @@
 """Where the ΔL predictions are compared with the measurement (cells from
 :mod:`empirical.analysis.predictions`): :data:`PREDICTIONS` names each, second order ½η² tr(HΣ₁),
-fourth order ½η² tr(HΣ₁) + η⁴M/24, and second order + kink term.
+fourth order ½η² tr(HΣ₁) + η⁴M/24 (``fourth_resolved`` where M's relative SE is ≤ :data:`RESOLVED`;
+elsewhere the fourth-order term is below resolution and no comparison with the second order is made
+on it), and second order + kink term.
 
 - per (run, level): measured ΔL ± its Monte Carlo SE against the prediction ± its SE, ratio
   R = measured/predicted with the delta-method interval (:func:`~empirical.analysis.stats.compare`);
 - per level across runs: median ratio, agreement shares, linear and log–log fits of measured on
   predicted; per (lr, level) with seeds pooled draw by draw (:mod:`~empirical.analysis.pooling`);
-- the *breakdown level* of a prediction in a run: the largest η such that at every tested level up
-  to it the prediction is within 10% of the measurement (``_ci``: its ratio's interval reaches the
-  10% band).
+- the *breakdown level* of a prediction in a run, an equivalence test against the ±10% band
+  (:mod:`~empirical.analysis.equivalence`): the largest η up to which agreement *holds* at every
+  tested level, and what the next level says: it *fails* (a miss shown) or is *undetermined*.
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ import math
 from collections import defaultdict
 from typing import Any, Iterable
 
-import numpy as np
 
+from empirical.analysis.equivalence import HOLDS, OUTCOMES
 from empirical.analysis.pooling import pooled
-from empirical.analysis.stats import Z95, compare, finite, fraction, line_fit, median, spearman_rows
+from empirical.analysis.stats import compare, finite, fraction, line_fit, median
 
-#: verification key of each prediction -> its cell key (``p2``: ½η² tr(HΣ₁), ``p4``: + η⁴M/24, ``pk``: + kink)
+RESOLVED = 0.5  # the fourth-order term is "resolved" in a run when its relative SE is at most this
+
+#: analysis key of each prediction -> its cell key (``p2``: ½η² tr(HΣ₁), ``p4``: + η⁴M/24, ``pk``: + kink)
 PREDICTIONS = {"second_order": "p2", "fourth_order": "p4", "with_kinks": "pk"}
 
 
 def order_rows(cells: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    """The rows of ``verification[name]``, ``name`` a key of :data:`PREDICTIONS`: one per cell with
+    """The rows of a noise model's ``analysis[...][name]``, ``name`` a key of :data:`PREDICTIONS`: one per cell with
     the prediction, the fourth-order term or the kink term beside it."""
     key = PREDICTIONS[name]
     rows = []
@@ -39,9 +43,11 @@ def order_rows(cells: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
                "samples": c.get("samples", math.nan), "measured": c["delta_loss"],
                "measured_se": c.get("delta_loss_se", math.nan), "predicted": p, "predicted_se": p_se}  # fmt: skip
         if name == "fourth_order":
-            row.update(fourth_term=c["term4"], fourth_term_se=c["term4_se"],
-                       fourth_moment=c["fourth_moment_test"], fourth_moment_se=c["fourth_moment_test_se"],
-                       fourth_moment_draws=c.get("fourth_moment_draws", math.nan))  # fmt: skip
+            m4, m4_se = c["fourth_moment_test"], c["fourth_moment_test_se"]
+            rel = abs(m4_se / m4) if finite(m4, m4_se) and m4 else math.nan
+            row.update(fourth_term=c["term4"], fourth_term_se=c["term4_se"], fourth_moment=m4,
+                       fourth_moment_se=m4_se, fourth_moment_draws=c.get("fourth_moment_draws", math.nan),
+                       fourth_rel_se=rel, fourth_resolved=bool(rel <= RESOLVED))  # fmt: skip
         elif name == "with_kinks":
             row.update(kink_term=c["kink"], kink_term_se=c["kink_se"])
         row.update(compare(c["delta_loss"], row["measured_se"], p, p_se))
@@ -58,20 +64,29 @@ def by_level(rows: Iterable[dict[str, Any]]) -> list[tuple[float, list[dict[str,
 
 
 def level_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per level across runs: linear and log–log fits of measured on predicted, median ratio, agreement."""
+    """Per level across runs: linear and log–log fits of measured on predicted (one level at a time, so η²
+    is no shared factor), median ratio, agreement, and how many rows' equivalence test holds, fails or
+    is undetermined (``holds``, ``fails``, ``undetermined``; ``se_missing`` of them for want of an error).
+
+    ``median_miss``: the median relative miss exp|log(m/p)| − 1; ``null_median_miss``: the same for the
+    curvature-free null that predicts the level's median measured ΔL for every run (fitted in-sample,
+    so it is favoured): the prediction adds information across runs only where it misses less."""
     out = []
     for eta, rs in by_level(rows):
         pairs = [(r["predicted"], r["measured"]) for r in rs if finite(r["predicted"], r["measured"])]
         positive = [(p, m) for p, m in pairs if p > 0 and m > 0]
+        widths = [w for w in ((r["ratio_ci_high"] - r["ratio_ci_low"]) / 2 for r in rs) if math.isfinite(w)]
+        null = median(m for _, m in pairs)  # curvature-free: one ΔL for every run, fitted in-sample
         lin = line_fit([p for p, _ in pairs], [m for _, m in pairs])
         log = line_fit([math.log(p) for p, _ in positive], [math.log(m) for _, m in positive])
         out.append({
             "noise_level": eta, "runs": len(rs), "median_ratio": median(r["ratio"] for r in rs),
             "within_10pct_fraction": fraction([r["within_10pct"] for r in rs]),
             "ci_contains_1_fraction": fraction([r["ci_contains_1"] for r in rs]),
-            "max_ci_half_width": max((Z95 * r["ratio_se"] for r in rs if math.isfinite(r["ratio_se"])),
-                                     default=math.nan),
-            "median_ci_half_width": median(Z95 * r["ratio_se"] for r in rs),
+            **{outcome: sum(r["equivalence"] == outcome for r in rs) for outcome in OUTCOMES},
+            "se_missing": sum(r["se_missing"] for r in rs),
+            "max_ci_half_width": max(widths, default=math.nan), "median_ci_half_width": median(widths),
+            "median_miss": _miss(m / p for p, m in positive), "null_median_miss": _miss(m / null for _, m in positive),
             "linear_slope": lin["slope"], "linear_slope_se": lin["slope_se"], "linear_intercept": lin["intercept"],
             "linear_r2": lin["r2"], "loglog_slope": log["slope"], "loglog_slope_se": log["slope_se"],
             "loglog_intercept": log["intercept"], "loglog_r2": log["r2"], "loglog_runs": log["n"],
@@ -79,16 +94,9 @@ def level_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def agreement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``summary.json["agreement"]``: per level, over the rows with a ratio, the median measured/predicted
-    and Spearman ρ between measured and predicted (NaN with fewer than 3 rows)."""
-    out = []
-    for eta, rs in by_level(r for r in rows if math.isfinite(r["ratio"])):
-        m, p = (np.array([[r[k] for r in rs]]) for k in ("measured", "predicted"))
-        rho = float(spearman_rows(m, p)[0]) if len(rs) > 2 else math.nan
-        out.append({"noise_level": eta, "runs": len(rs), "median_ratio": median(r["ratio"] for r in rs),
-                    "spearman_rho": rho})  # fmt: skip
-    return out
+def _miss(ratios: Iterable[float]) -> float:
+    """Median of exp|log r| − 1 over the finite positive ratios; NaN if none."""
+    return median(math.expm1(abs(math.log(r))) for r in ratios if math.isfinite(r) and r > 0)
 
 
 def by_lr(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -113,19 +121,21 @@ def _prediction_part(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in ("cells", "pairs", "pooling", "measured", "measured_se")}
 
 
-def breakdown_level(levels: list[float], ok: list[bool]) -> float | None:
-    """Largest level such that ``ok`` holds at it and at every smaller level (None if not at the first)."""
+def breakdown(levels: list[float], outcomes: list[str]) -> dict[str, Any]:
+    """``holds_up_to``: the largest level such that the equivalence test holds at it and every smaller
+    one (None if not at the first); ``next_level`` and ``next``: the first level where it does not and
+    its outcome, fails or undetermined (None where it holds at every level)."""
     last = None
-    for eta, good in sorted(zip(levels, ok)):
-        if not good:
-            break
+    for eta, outcome in sorted(zip(levels, outcomes)):
+        if outcome != HOLDS:
+            return {"holds_up_to": last, "next_level": eta, "next": outcome}
         last = eta
-    return last
+    return {"holds_up_to": last, "next_level": None, "next": None}
 
 
 def breakdown_rows(rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per run: the breakdown level of each prediction, ``rows`` maps a name of :data:`PREDICTIONS` to
-    its :func:`order_rows` (point and interval versions; None where a run has no row of it)."""
+    """Per run: the :func:`breakdown` of each prediction, ``rows`` maps a name of :data:`PREDICTIONS` to
+    its :func:`order_rows` (None where a run has no row of it)."""
     runs: dict[str, dict[str, Any]] = {}
     for kind, kind_rows in rows.items():
         per_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -133,9 +143,8 @@ def breakdown_rows(rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]
             per_run[r["run_id"]].append(r)
         for run_id, rs in per_run.items():
             entry = runs.setdefault(run_id, {"run_id": run_id, "lr": rs[0]["lr"], "seed": rs[0]["seed"],
-                                             **{f"{k}{ci}": None for k in rows for ci in ("", "_ci")}})  # fmt: skip
+                                             **{k: None for k in rows}})  # fmt: skip
             levels = [r["noise_level"] for r in rs]
             entry["levels_tested"] = sorted(levels)
-            entry[kind] = breakdown_level(levels, [r["within_10pct"] for r in rs])
-            entry[f"{kind}_ci"] = breakdown_level(levels, [r["compatible_10pct"] for r in rs])
+            entry[kind] = breakdown(levels, [r["equivalence"] for r in rs])
     return sorted(runs.values(), key=lambda e: (e["lr"], e["seed"]))

@@ -12,7 +12,9 @@ the cells averaged per draw before the spread over draws is taken (the mean of t
 The predictions' errors are added in quadrature, se(R)² = se_MC² + se_p², and bounded as fully
 correlated, se_p = (1/n) Σ_c R_c s_c/p_c with R_c = m_c/p_c: their probes are common random
 numbers as well (the same for every run), and this bound holds whatever their correlation. The
-interval is R ± 1.96 se(R) (normal; K is in the hundreds in the presets). For one cell this is
+interval is the log-ratio interval R·exp(±1.96 se(R)/R) (:func:`~empirical.analysis.intervals.log_ratio`;
+K is in the hundreds in the presets); a prediction error that is not finite leaves it undetermined
+(``se_missing``), never read as 0. For one cell the ratio and its error are those of
 :func:`~empirical.analysis.stats.compare`.
 
 Without every cell's d_ck, or with unequal K (results read from the CSV files alone), the Monte
@@ -27,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from empirical.analysis.stats import finite, ratio_interval
+from empirical.analysis.intervals import NAN_PAIR, log_ratio
+from empirical.analysis.stats import finite, ratio_entry
 
 COMMON = "draw by draw"  # se over the shared draws of the per-draw mean over cells
 INDEPENDENT = "as independent runs"  # no per-draw increases: se of independent cells
@@ -39,7 +42,7 @@ def pooled(cells: list[dict[str, Any]], key: str) -> dict[str, Any]:
 
     Returns ``cells`` (the count used), ``pairs`` (K, or None), ``pooling`` (:data:`COMMON` or
     :data:`INDEPENDENT`), ``measured`` ± ``measured_se`` and ``predicted`` ± ``predicted_se`` (the
-    means over cells), and the ratio's interval and flags (:func:`~empirical.analysis.stats.ratio_interval`).
+    means over cells), and the ratio's interval and flags (:func:`~empirical.analysis.stats.ratio_entry`).
     """
     used = [c for c in cells if finite(c[key], c["delta_loss"]) and c[key] > 0]
     n = len(used)
@@ -50,9 +53,9 @@ def pooled(cells: list[dict[str, Any]], key: str) -> dict[str, Any]:
                            "pooling": COMMON if common else INDEPENDENT}  # fmt: skip
     if not n:
         return {**out, "measured": math.nan, "measured_se": math.nan, "predicted": math.nan,
-                "predicted_se": math.nan, **ratio_interval(math.nan, math.nan)}  # fmt: skip
+                "predicted_se": math.nan, **ratio_entry(math.nan, math.nan, *NAN_PAIR)}  # fmt: skip
     p = np.array([c[key] for c in used])
-    p_se = np.array([c[f"{key}_se"] if math.isfinite(c[f"{key}_se"]) else 0.0 for c in used])
+    p_se = np.array([c[f"{key}_se"] for c in used], float)
     m = np.array([c["delta_loss"] for c in used])
     if common:
         d = np.stack([np.asarray(x, float) for x in draws])  # (n, K)
@@ -65,8 +68,9 @@ def pooled(cells: list[dict[str, Any]], key: str) -> dict[str, Any]:
         measured_se = float(np.sqrt((m_se**2).sum()) / n)
         mc_se = float(np.sqrt(((m_se / p) ** 2).sum()) / n)
     ratios = m / p
-    prediction_se = float(np.mean(np.abs(ratios) * p_se / p))
-    return {
-        **out, "measured": float(m.mean()), "measured_se": measured_se, "predicted": float(p.mean()),
-        "predicted_se": float(p_se.mean()), **ratio_interval(float(ratios.mean()), math.hypot(mc_se, prediction_se)),
-    }  # fmt: skip
+    ratio = float(ratios.mean())
+    se = math.hypot(mc_se, float(np.mean(np.abs(ratios) * p_se / p)))
+    entry = ratio_entry(ratio, se, *log_ratio(ratio, se / ratio if ratio else math.nan),
+                        se_missing=not math.isfinite(se))  # fmt: skip
+    return {**out, "measured": float(m.mean()), "measured_se": measured_se, "predicted": float(p.mean()),
+            "predicted_se": float(p_se.mean()), **entry}  # fmt: skip

@@ -1,4 +1,4 @@
-"""The statistics every comparison uses: t-intervals, ratio comparison, line fits, ranks, bootstrap.
+"""The statistics every comparison uses: t-intervals, the ratio comparison, line fits.
 
 Every interval is two-sided 95%. Values from result rows may be missing (None, ``''``) or NaN;
 :func:`num` turns them into floats and the helpers skip what is not finite where they say so.
@@ -12,8 +12,8 @@ from typing import Any, Iterable
 import numpy as np
 from scipy import stats
 
-Z95 = 1.959963984540054  # standard normal 97.5% quantile
-WITHIN = 0.10  # a prediction "agrees" when |predicted − measured| ≤ 10% of |measured|
+from empirical.analysis import intervals
+from empirical.analysis.equivalence import BAND, equivalence
 
 
 def num(value: Any) -> float:
@@ -56,39 +56,43 @@ def mean_ci(values: list[float | None], confidence: float = 0.95) -> dict[str, f
 
 
 def compare(measured: float, measured_se: float, predicted: float, predicted_se: float) -> dict[str, Any]:
-    """Ratio R = measured/predicted with its delta-method standard error and 95% interval; agreement flags.
+    """Ratio R = measured/predicted, its delta-method standard error √(se_m² + R²·se_p²)/p and its
+    95% Fieller interval (:func:`~empirical.analysis.intervals.fieller`; the two errors independent).
 
-    se(R) = √(se_m² + R²·se_p²)/p (the two errors independent; a missing se_p counts as 0). R is
-    defined for a finite, positive prediction (NaN otherwise). Flags as :func:`ratio_interval`;
+    R is defined for a finite, positive prediction (NaN otherwise). A non-finite error makes the
+    interval undetermined and sets ``se_missing``; it is never read as 0. Flags as :func:`ratio_entry`;
     ``rel_error`` = (p − m)/|m|.
     """
     ratio = ratio_se = math.nan
+    low, high = intervals.NAN_PAIR
     if finite(measured, predicted) and predicted > 0:
         ratio = measured / predicted
-        pse = predicted_se if math.isfinite(predicted_se) else 0.0
-        if math.isfinite(measured_se):
-            ratio_se = math.sqrt(measured_se**2 + ratio**2 * pse**2) / predicted
+        ratio_se = math.sqrt(measured_se**2 + ratio**2 * predicted_se**2) / predicted
+        low, high = intervals.fieller(measured, measured_se, predicted, predicted_se)
+    missing = math.isfinite(ratio) and not finite(measured_se, predicted_se)
     return {
-        **ratio_interval(ratio, ratio_se),
+        **ratio_entry(ratio, ratio_se, low, high, se_missing=missing),
         "rel_error": (predicted - measured) / abs(measured) if finite(measured, predicted) and measured else math.nan,
     }
 
 
-def ratio_interval(ratio: float, ratio_se: float) -> dict[str, Any]:
-    """A ratio R = measured/predicted ± se as its 95% normal interval and agreement flags.
+def ratio_entry(ratio: float, ratio_se: float, low: float, high: float, *, se_missing: bool = False) -> dict[str, Any]:
+    """A ratio R = measured/predicted with its standard error and 95% interval [low, high], and its flags.
 
-    ``within_10pct``: |p − m| ≤ 0.1·|m|, i.e. R in [1/1.1, 1/0.9]; ``compatible_10pct``: the
-    interval meets that band; ``ci_contains_1``: it holds 1.
+    ``within_10pct``: the point R is in the ±10% band (:data:`~empirical.analysis.equivalence.BAND`);
+    ``equivalence``: holds / fails / undetermined from the interval
+    (:func:`~empirical.analysis.equivalence.equivalence`); ``ci_contains_1``: the interval holds 1;
+    ``se_missing``: an input error was not finite, so the interval is undetermined.
     """
-    low, high = ratio - Z95 * ratio_se, ratio + Z95 * ratio_se
     return {
         "ratio": ratio,
         "ratio_se": ratio_se,
         "ratio_ci_low": low,
         "ratio_ci_high": high,
-        "within_10pct": bool(math.isfinite(ratio) and 1 / (1 + WITHIN) <= ratio <= 1 / (1 - WITHIN)),
-        "compatible_10pct": bool(finite(low, high) and low <= 1 / (1 - WITHIN) and high >= 1 / (1 + WITHIN)),
+        "within_10pct": bool(math.isfinite(ratio) and BAND[0] <= ratio <= BAND[1]),
+        "equivalence": equivalence(low, high),
         "ci_contains_1": bool(finite(low, high) and low <= 1 <= high),
+        "se_missing": bool(se_missing),
     }
 
 
@@ -103,30 +107,3 @@ def line_fit(x: Iterable[float], y: Iterable[float]) -> dict[str, float]:
     out.update(slope=float(res.slope), intercept=float(res.intercept), r2=float(res.rvalue**2))
     out["slope_se"] = float(res.stderr) if n > 2 else math.nan
     return out
-
-
-def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman ρ between the rows of a and b, shape (B, n) each -> (B,); NaN for a constant row."""
-    ra, rb = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
-    ra -= ra.mean(axis=1, keepdims=True)
-    rb -= rb.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (ra * rb).sum(1) / np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
-
-
-class Bootstrap:
-    """Resample seeds within each learning rate: per-lr means of per-seed values over ``reps`` replicates.
-
-    One generator (``seed``) serves every call, so results depend on the order of the calls.
-    """
-
-    def __init__(self, reps: int, seed: int) -> None:
-        self.reps, self.rng = reps, np.random.default_rng(seed)
-
-    def means(self, per_lr: list[np.ndarray]) -> np.ndarray:
-        """per_lr[i]: (seeds_i, Q) values -> (reps, n_lr, Q) bootstrap means (same draws for all Q)."""
-        out = []
-        for values in per_lr:
-            idx = self.rng.integers(0, len(values), size=(self.reps, len(values)))
-            out.append(values[idx].mean(axis=1))
-        return np.stack(out, axis=1)

@@ -116,6 +116,9 @@ def summarize(name: str, checkpoint: Checkpoint, reference: float, rows: list[di
         "coverage": None if coverage is None else coverage.value,
         "coverage_ci": None if coverage is None else _interval(coverage),
         "values": [r["value"] for r in rows],
+        # ours: the repeats whose tr(GΣ₁) was sampled, and their mean passes over the split
+        "gn_sampled": sum(r["sampled"] for r in rows) if "sampled" in rows[0] else None,
+        "gn_passes": statistics.mean(r["gn_passes"] for r in rows) if "gn_passes" in rows[0] else None,
     }
 
 
@@ -141,7 +144,9 @@ def _runs(model: nn.Module, x: Tensor, y: Tensor, scale: dict[str, Tensor] | Non
                 model, x, y, scale=noise, method=method, rel_se=plan.target, max_matvecs=100_000,
                 batch_size=len(y), generator=torch.Generator().manual_seed(seed),
             )), plan.device)  # fmt: skip
-            return {"value": out["e"].value, "se": out["e"].se, "matvecs": out["e"].matvecs, "seconds": sec}
+            e = out["e"]
+            return {"value": e.value, "se": e.se, "matvecs": e.matvecs, "seconds": sec, "gn_passes": e.gn_passes,
+                    "sampled": e.gauss_newton == "sampled"}  # fmt: skip
 
         return go
 

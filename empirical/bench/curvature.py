@@ -4,11 +4,13 @@ Trains the preset's model at a few learning rates (the checkpoints), computes th
 each on the test split (``empirical.bench.reference``: BackPACK's diagonal or curvlinops' products,
 float64), then times PyHessian and this package's ``hessian_trace`` on them, interleaved, and
 reports per method: products (matvecs), median wall seconds, rms relative error against the
-reference, mean reported relative standard error, and coverage (fraction of repeats with
-|estimate − reference| ≤ 2·se, with a Wilson interval). ``speedup_at_1pct`` is the smallest over
-the checkpoints of PyHessian's cost at 1% rms error over ours at ``rel_se`` 1%, with an interval
-from the repeats; ``se_coverage`` is the coverage of our default method over all its repeats. How
-each figure and interval is formed: ``empirical.bench.comparison``.
+reference, mean reported relative standard error, coverage (fraction of repeats with
+|estimate − reference| ≤ 2·se, with a Wilson interval) and, for ours, in how many repeats tr(GΣ₁)
+was sampled rather than exact, with the mean passes ("G sampled": "4/6, 2.5"; "—" for PyHessian).
+Per checkpoint, the speed-up is PyHessian's cost at 1% rms error over ours at ``rel_se`` 1%, with
+an interval from the repeats; ``speedup_at_1pct`` is the smallest over the checkpoints;
+``se_coverage`` is the coverage of our default method over all its repeats. How each figure and
+interval is formed: ``empirical.bench.comparison``.
 
 The full run (3 checkpoints, 20 repeats, PyHessian sized to 1% by a pilot) takes well over 15
 minutes on a 2-core CPU. ``--quick`` (about 2 minutes) trims it; see the help. Needs the
@@ -128,7 +130,7 @@ def table(result: dict[str, Any]) -> str:
     """The printed table: one line per checkpoint and method, then the speed-ups and coverage."""
     lines = [
         f"{'checkpoint':<12} {'method':<30} {'matvecs':>8} {'seconds':>8} {'rms rel err':>12} {'rel se':>8} "
-        f"{'coverage':>9}"
+        f"{'coverage':>9} {'G sampled':>10}"
     ]
 
     def pct(v: float) -> str:
@@ -137,9 +139,10 @@ def table(result: dict[str, Any]) -> str:
     for m in result["methods"]:
         rel_se = "—" if m["rel_se"] is None else pct(m["rel_se"])
         cov = "—" if m["coverage"] is None else f"{m['coverage']:.0%}"
+        sampled = "—" if m.get("gn_sampled") is None else f"{m['gn_sampled']}/{m['repeats']}, {m['gn_passes']:.1f}"
         lines.append(
             f"{m['checkpoint']:<12} {m['name']:<30} {m['matvecs']:>8.0f} {m['seconds']:>8.2f} "
-            f"{pct(m['rel_error']):>12} {rel_se:>8} {cov:>9}"
+            f"{pct(m['rel_error']):>12} {rel_se:>8} {cov:>9} {sampled:>10}"
         )
     lines.append("")
     target = result["target_rel_error"]

@@ -3,7 +3,8 @@
 Public API (the sweep's contract):
 
 - ``hessian_trace(model, x, y, *, scale=None, params=None, rel_se=0.01, max_matvecs=1000,
-  batch_size=1024, generator, ...) -> TraceEstimate``: tr(H), or tr(HΣ₁) with ``scale``.
+  batch_size=1024, gauss_newton="auto", generator, ...) -> TraceEstimate``: tr(H), or tr(HΣ₁) with
+  ``scale``; ``.gauss_newton`` says whether tr(GΣ₁) was computed exactly or sampled.
 - ``layer_traces(...) -> dict[str, TraceEstimate]``: the diagonal blocks, one per parameter tensor.
 - ``top_eigenvalues(model, x, y, *, k=1, tol=1e-3, generator, ...) -> EigenEstimate``.
 - ``spectral_density(model, x, y, *, steps=64, probes=1, generator, ...) -> SpectralDensity``.
@@ -13,6 +14,7 @@ Public API (the sweep's contract):
   any loss function of the parameters).
 - ``grad_cov_grad(model, x, y, scale) -> float`` (gᵀΣ₁g) and ``hsigma_sq_trace(...) ->
   FrobeniusEstimate`` (tr((HΣ₁)²)): the terms of Var[ΔL].
+- ``mean_terms(model, x, y, mean) -> (gᵀμ, μᵀHμ)``: what a noise mean μ adds to E[ΔL] (exact).
 - ``kink_term(model, x, y, scale, noise_levels, *, probes=32, generator, batch_size=100) ->
   KinkEstimate``: per noise level, what the noise adds to E[ΔL] at the kinks of piecewise-linear
   activations (ReLU), which H misses; exactly 0 without them.
@@ -20,7 +22,8 @@ Public API (the sweep's contract):
   and references that need products rather than traces.
 
 One file, one job: ``space`` (the parameter vector space and Σ₁^½), ``hvp`` (products over the
-split), ``gauss_newton`` (exact diag G), ``certify`` (residual blocks that vanish),
+split), ``gauss_newton`` (exact diag G), ``gn_sampling`` (tr(GΣ₁) by one backward pass per sample
+and draw), ``certify`` (residual blocks that vanish),
 ``hutchinson``/``hutchpp``/``xtrace`` (estimators), ``sequential`` (standard errors and
 stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``fourth_order``
 (D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``kinks`` (the kink term),
@@ -36,8 +39,10 @@ Example (the sweep's calls; ``scales`` from ``empirical.experiment.noise.scale``
     >>> model = models.build("cnn1d", (1, 40), 10, seed=0).eval()
     >>> x, y = torch.randn(64, 1, 40), torch.randint(0, 10, (64,))
     >>> tr = hessian_trace(model, x, y, generator=torch.Generator().manual_seed(0))
-    >>> tr.exact, tr.matvecs  # ReLU network: tr(H) = tr(G), certified with one product per layer
-    (True, 4)
+    >>> tr.matvecs, tr.gauss_newton  # ReLU network: tr(H) = tr(G), certified with one product per layer,
+    (4, 'sampled')
+    >>> tr.se <= 0.01 * tr.value  # and tr(G) sampled, cheaper than 10 backward passes per sample here
+    True
     >>> top = top_eigenvalues(model, x, y, k=1, generator=torch.Generator().manual_seed(0))
     >>> top.residuals[0] < 1e-3 * top.values[0]
     True
@@ -47,6 +52,7 @@ from empirical.curvature.exact import exact_gauss_newton, exact_hessian, operato
 from empirical.curvature.fourth_order import FourthMoment, fourth_moment, split_fourth_moment
 from empirical.curvature.hvp import SplitHessian
 from empirical.curvature.kinks import KinkEstimate, kink_term
+from empirical.curvature.mean_terms import mean_terms
 from empirical.curvature.lanczos import EigenEstimate, SpectralDensity, spectral_density, top_eigenvalues
 from empirical.curvature.space import ParameterSpace
 from empirical.curvature.trace import METHODS, TraceEstimate, hessian_trace, layer_traces
@@ -69,6 +75,7 @@ __all__ = [
     "hessian_trace",
     "hsigma_sq_trace",
     "kink_term",
+    "mean_terms",
     "layer_traces",
     "operator_diagonal",
     "spectral_density",

@@ -7,7 +7,6 @@ standard CIFAR training augmentation as a pure function of a batch and a generat
 
 from __future__ import annotations
 
-import functools
 import gzip
 import io
 import pickle
@@ -187,21 +186,37 @@ def _check_mnist1d_args(args: dict) -> None:
         raise DataError(f"bad train_split {train_split!r} for mnist1d; expected a number in (0, 1)")
 
 
-@functools.lru_cache(maxsize=4)
+# MNIST-1D generations of this process, by sorted (name, value) arguments (a few seconds each).
+_GENERATED: dict[tuple[tuple[str, object], ...], dict[str, np.ndarray]] = {}
+
+
+def generated() -> dict[tuple[tuple[str, object], ...], dict[str, np.ndarray]]:
+    """The MNIST-1D generations this process holds, for :func:`preload` in another process."""
+    return dict(_GENERATED)
+
+
+def preload(generations: dict[tuple[tuple[str, object], ...], dict[str, np.ndarray]]) -> None:
+    """Adopt generations made elsewhere (:func:`generated`), e.g. a sweep's worker processes take
+    the parent's instead of generating the same data again."""
+    _GENERATED.update(generations)
+
+
 def _generate_mnist1d(args: tuple[tuple[str, object], ...]) -> dict[str, np.ndarray]:
-    """MNIST-1D generated from sorted (name, value) arguments; both splits from one generation.
+    """MNIST-1D generated from sorted (name, value) arguments; both splits from one generation, once per process.
 
     mnist1d's `make_dataset` seeds the global `random` and `numpy.random` generators
     (`set_seed(args.seed)`) and draws from them; their states are restored afterwards, so the
     result depends only on `args` and the caller's random streams are untouched.
     """
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
-        data = mnist1d.data.make_dataset(mnist1d.utils.ObjectView(dict(args)))
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-    return {key: data[key] for key in ("x", "y", "x_test", "y_test")}
+    if args not in _GENERATED:
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        try:
+            data = mnist1d.data.make_dataset(mnist1d.utils.ObjectView(dict(args)))
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+        _GENERATED[args] = {key: data[key] for key in ("x", "y", "x_test", "y_test")}
+    return _GENERATED[args]
 
 
 # ---- CIFAR-10 --------------------------------------------------------------------------------

@@ -3,6 +3,13 @@
 The Monte Carlo uses antithetic pairs: draw k gives z_k, evaluated at ``w + η s⊙z_k`` and
 ``w − η s⊙z_k``. The pair mean cancels every odd-order term of the Taylor expansion, so
 d_k = (L(w+ε_k) + L(w−ε_k))/2 − L(w) is an unbiased, lower-variance sample of E[ΔL].
+
+Blocks: with ``blocks = B`` the split is dealt into B interleaved blocks (sample i in block i mod B)
+and pair k evaluates block b under its own draw z_{k,b}; L(w±ε_k) is the split's mean loss over
+the blocks, so one pair costs two passes over the split whatever B is. Each sample still sees
+Gaussian noise of covariance η²Σ₁, so E[d_k] = E[ΔL] is unchanged; the pair's variance falls
+by up to B× because B independent draws average inside it (measured on the default CNN: 2.3–3.9×
+more precision per second at B = 4). ``blocks = 1`` is one draw per pair over the whole split.
 """
 
 from __future__ import annotations
@@ -17,28 +24,41 @@ from torch.func import functional_call
 from empirical.experiment import noise
 
 
-@torch.no_grad()
 def loss_and_accuracy(
     model: nn.Module, x: Tensor, y: Tensor, batch_size: int, params: dict[str, Tensor] | None = None
 ) -> tuple[float, float]:
     """Mean cross-entropy (nats) and accuracy (fraction) of ``model`` (with ``params`` swapped in)."""
+    total_loss, correct = _sums(model, x, y, batch_size, params)
+    return total_loss / len(y), correct / len(y)
+
+
+@torch.no_grad()
+def _sums(
+    model: nn.Module, x: Tensor, y: Tensor, batch_size: int, params: dict[str, Tensor] | None = None
+) -> tuple[float, int]:
+    """Summed cross-entropy (nats) and number of correct predictions over (x, y)."""
     total_loss, correct = 0.0, 0
     for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
         logits = model(xb) if params is None else functional_call(model, params, (xb,))
         total_loss += torch.nn.functional.cross_entropy(logits, yb, reduction="sum").item()
-        correct += (logits.argmax(1) == yb).sum().item()
-    return total_loss / len(y), correct / len(y)
+        correct += int((logits.argmax(1) == yb).sum().item())
+    return total_loss, correct
 
 
 @dataclass(frozen=True)
 class NoisyEvaluation:
-    """Per-draw results at one noise level; arrays have shape (pairs, 2): [:, 0] at +ε, [:, 1] at −ε."""
+    """Per-pair results at one noise level; arrays have shape (pairs, 2): [:, 0] at +ε, [:, 1] at −ε.
+
+    ``blocks``: draws per noisy pass (see the module docstring). With more than one, a pass is not one
+    device's noise, so the spread over passes (``delta_loss_std``, ``noisy_acc_std``) is left empty.
+    """
 
     noise_level: float
     clean_loss: float
     clean_acc: float
     losses: np.ndarray
     accs: np.ndarray
+    blocks: int = 1
 
     @property
     def pair_increase(self) -> np.ndarray:
@@ -54,14 +74,15 @@ class NoisyEvaluation:
         return {
             "noise_level": self.noise_level,
             "samples": 2 * pairs,
+            "blocks": self.blocks,
             "clean_loss": self.clean_loss,
             "noisy_loss_mean": float(self.losses.mean()),
             "delta_loss": float(d.mean()),
             "delta_loss_se": float(d.std(ddof=1) / np.sqrt(pairs)) if pairs > 1 else float("nan"),
-            "delta_loss_std": float(self.losses.ravel().std(ddof=1)),
+            "delta_loss_std": float(self.losses.ravel().std(ddof=1)) if self.blocks == 1 else float("nan"),
             "clean_acc": self.clean_acc,
             "noisy_acc_mean": noisy_acc_mean,
-            "noisy_acc_std": float(accs.std(ddof=1)),
+            "noisy_acc_std": float(accs.std(ddof=1)) if self.blocks == 1 else float("nan"),
             "noisy_acc_se": float(self.accs.mean(axis=1).std(ddof=1) / np.sqrt(pairs)) if pairs > 1 else float("nan"),
             "normalized_acc": noisy_acc_mean / self.clean_acc if self.clean_acc > 0 else float("nan"),
         }
@@ -71,30 +92,40 @@ def monte_carlo(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
-    scales: dict[str, Tensor],
+    scales: dict[str, Tensor] | noise.Source,
     levels: tuple[float, ...],
     samples: int,
     noise_seed: int,
     batch_size: int,
+    *,
+    blocks: int = 1,
 ) -> list[NoisyEvaluation]:
-    """Evaluate ``model`` under ``samples`` noise draws (``samples/2`` antithetic pairs) per level.
+    """Evaluate ``model`` under ``samples`` noisy passes over (x, y) (``samples/2`` antithetic pairs) per level.
 
-    ``scales`` is Σ₁^½ from :func:`empirical.experiment.noise.scale`. Draw k is the same for every level and,
-    through :func:`empirical.experiment.noise.draw`, for every model with the same parameter shapes.
+    ``scales``: Σ₁^½ from :func:`empirical.experiment.noise.scale` (Gaussian noise), or any
+    :class:`empirical.experiment.noise.Source` (e.g. ``empirical.experiment.pcm.Tiles``). Block b of
+    pair k takes draw ``k·blocks + b`` (see the module docstring): the same for every level and for
+    every model with the same parameter shapes.
     """
     if samples < 2 or samples % 2:
         raise ValueError(f"samples {samples!r} must be an even integer >= 2")
+    if not 1 <= blocks <= len(y):
+        raise ValueError(f"blocks {blocks!r} must be between 1 and the {len(y)} samples of the split")
     device = next(model.parameters()).device
     params = {name: p.detach() for name, p in model.named_parameters()}
     clean_loss, clean_acc = loss_and_accuracy(model, x, y, batch_size)
+    shards = [(x[b::blocks], y[b::blocks]) for b in range(blocks)]
     pairs = samples // 2
     losses = np.empty((len(levels), pairs, 2))
     accs = np.empty((len(levels), pairs, 2))
-    shapes = {name: s.shape for name, s in scales.items()}
+    source = noise.Gaussian(scales) if isinstance(scales, dict) else scales
     for k in range(pairs):
-        z = {name: t.to(device) for name, t in noise.draw(shapes, noise_seed, k).items()}
-        for i, eta in enumerate(levels):
+        draws = [source.normals(noise_seed, k * blocks + b) for b in range(blocks)]
+        zs = [{name: t.to(device) for name, t in z.items()} for z in draws]
+        for i, level in enumerate(levels):
             for j, sign in enumerate((1.0, -1.0)):
-                swapped = noise.perturbed(params, scales, z, sign * eta)
-                losses[i, k, j], accs[i, k, j] = loss_and_accuracy(model, x, y, batch_size, swapped)
-    return [NoisyEvaluation(eta, clean_loss, clean_acc, losses[i], accs[i]) for i, eta in enumerate(levels)]
+                sums = [_sums(model, xb, yb, batch_size, source.weights(params, z, level, sign))
+                        for (xb, yb), z in zip(shards, zs)]  # fmt: skip
+                losses[i, k, j] = sum(loss for loss, _ in sums) / len(y)
+                accs[i, k, j] = sum(correct for _, correct in sums) / len(y)
+    return [NoisyEvaluation(level, clean_loss, clean_acc, losses[i], accs[i], blocks) for i, level in enumerate(levels)]

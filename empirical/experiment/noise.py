@@ -14,11 +14,14 @@ shapes, never on the run, so every learning rate and seed sees the same z at a g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from empirical.sweep.config import NOISE_MODELS, NOISE_SCOPES
+from empirical.sweep.config import GAUSSIAN_NOISE_MODELS, NOISE_SCOPES
 
 
 def targets(model: nn.Module, scope: str = "weights") -> list[str]:
@@ -38,8 +41,8 @@ def targets(model: nn.Module, scope: str = "weights") -> list[str]:
 
 def scale(model: nn.Module, noise_model: str, names: list[str]) -> dict[str, Tensor]:
     """Σ₁^½ per targeted parameter: a tensor of the parameter's shape (noise std per unit η)."""
-    if noise_model not in NOISE_MODELS:
-        raise ValueError(f"unknown noise model {noise_model!r}; choose one of {', '.join(NOISE_MODELS)}")
+    if noise_model not in GAUSSIAN_NOISE_MODELS:
+        raise ValueError(f"no Σ₁ for noise model {noise_model!r}; choose one of {', '.join(GAUSSIAN_NOISE_MODELS)}")
     params = dict(model.named_parameters())
     missing = [n for n in names if n not in params]
     if missing:
@@ -66,3 +69,27 @@ def draw(shapes: dict[str, torch.Size], noise_seed: int, index: int) -> dict[str
 def perturbed(params: dict[str, Tensor], scales: dict[str, Tensor], z: dict[str, Tensor], eta: float) -> dict[str, Tensor]:
     """``w + η · s ⊙ z`` for the targeted parameters; ``z`` must be on the parameters' device."""
     return {name: params[name] + eta * scales[name] * z[name] for name in scales}
+
+
+class Source(Protocol):
+    """A noise model as the Monte Carlo uses it: the standard normals of draw ``index`` and the weights
+    they give at a level (η, or a PCM time) and sign (+1, or −1 for the antithetic partner −z)."""
+
+    def normals(self, noise_seed: int, index: int) -> dict[str, Tensor]: ...
+
+    def weights(
+        self, params: dict[str, Tensor], z: dict[str, Tensor], level: float, sign: float
+    ) -> dict[str, Tensor]: ...
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """The Gaussian noise models: ``w + sign · η · s ⊙ z`` with Σ₁^½ = ``scales`` (from :func:`scale`)."""
+
+    scales: dict[str, Tensor]
+
+    def normals(self, noise_seed: int, index: int) -> dict[str, Tensor]:
+        return draw({name: s.shape for name, s in self.scales.items()}, noise_seed, index)
+
+    def weights(self, params: dict[str, Tensor], z: dict[str, Tensor], level: float, sign: float) -> dict[str, Tensor]:
+        return perturbed(params, self.scales, z, sign * level)

@@ -7,7 +7,6 @@ last and atomically, ``run.json``; a run folder without ``run.json`` is unfinish
 from __future__ import annotations
 
 import math
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,11 +15,13 @@ import torch
 from torch import Tensor
 
 from empirical import curvature
-from empirical.experiment import data, evaluate, models, noise
+from empirical.experiment import data, evaluate, models, noise, pcm, per_layer
 from empirical.sweep import store
 from empirical.sweep.config import SweepConfig
-from empirical.experiment.train import TrainResult, train
-from theory import predict
+from empirical.sweep.schema import TIMED_PARTS
+from empirical.timing import Stopwatch
+from empirical.experiment.train import COLLAPSE_MARGIN, TrainResult, label_entropy, train
+from theory import predict, predict_mean
 
 
 def load_split(config: SweepConfig, split: str) -> tuple[Tensor, Tensor]:
@@ -61,48 +62,78 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     run_dir = out / "runs" / run_id
     if run_dir.exists():
         store.remove_temporaries(run_dir)  # left by an earlier attempt that was killed
-    x_train, y_train = load_split(config, "train")
-    x_test, y_test = load_split(config, "test")
-    num_classes = data.NUM_CLASSES[config.dataset]
-    model = models.build(config.model, tuple(x_train.shape[1:]), num_classes, activation=config.activation, seed=seed)
-    model.to(device)
-    xtr, ytr, xte, yte = (t.to(device) for t in (x_train, y_train, x_test, y_test))
-
-    fit = train_model(model, config, lr, seed, xtr, ytr)
-    store.save_model(run_dir / "model.pt", model)
-    train_loss, train_acc = evaluate.loss_and_accuracy(model, xtr, ytr, config.eval_batch_size)
-    test_loss, test_acc = evaluate.loss_and_accuracy(model, xte, yte, config.eval_batch_size)
+    watch = Stopwatch(device)
+    with watch("data"):
+        x_train, y_train = load_split(config, "train")
+        x_test, y_test = load_split(config, "test")
+        num_classes = data.NUM_CLASSES[config.dataset]
+        model = models.build(
+            config.model, tuple(x_train.shape[1:]), num_classes, activation=config.activation, seed=seed
+        ).to(device)
+        xtr, ytr, xte, yte = (t.to(device) for t in (x_train, y_train, x_test, y_test))
+    with watch("train"):
+        fit = train_model(model, config, lr, seed, xtr, ytr)
+        store.save_model(run_dir / "model.pt", model)
+    with watch("clean"):
+        train_loss, train_acc = evaluate.loss_and_accuracy(model, xtr, ytr, config.eval_batch_size)
+        test_loss, test_acc = evaluate.loss_and_accuracy(model, xte, yte, config.eval_batch_size)
     failure = failure_of(fit, train_loss, test_loss, y_train)
     status = "ok" if failure is None else "diverged"
 
     names = noise.targets(model, config.noise_scope)
-    scales = noise.scale(model, config.noise_model, names)
     metrics: dict[str, Any] = {
         "run_id": run_id, "lr": lr, "seed": seed, "status": status, "failure": failure, "epochs": fit.epochs,
         "train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc,
         "stability_bound": float(predict.stability_bound(lr, config.momentum)),
         "weight_norm": math.sqrt(sum(float(p.detach().pow(2).sum()) for n, p in model.named_parameters() if n in names)),
-        "train_seconds": fit.seconds,
     }  # fmt: skip
-    noise_rows: list[dict[str, Any]] = []
+    noise_rows: list[dict[str, Any]] = [{"noise_level": level} for level in config.noise_levels] + [
+        {"noise_level": level, "noise_model": name} for name, levels in config.extra_noise_models.items() for level in levels
+    ]
+    layer_rows: list[dict[str, Any]] = []
     curvature_details: dict[str, Any] = {}
-    if status == "ok":
-        curvature_details = measure_curvature(model, config, scales, x_train, y_train, xte, yte, device)
+    if status == "ok" and config.noise_model == "pcm":
+        curvature_details = measure_curvature(model, config, None, x_train, y_train, xte, yte, device, watch)
         metrics.update(curvature_details.pop("metrics"))
-        kinks = kink_terms(model, config, scales, xte, yte)
-        metrics["kink_seconds"] = kinks.seconds
+        with watch("mean_terms"):
+            terms = pcm_terms(model, config, names, xte, yte)
+        tiles = pcm.Tiles({name: p.shape for name, p in model.named_parameters() if name in names}, config.pcm_g_max)
+        with watch("noise"):
+            levels = evaluate.monte_carlo(
+                model, xte, yte, tiles, config.noise_levels, config.samples, config.noise_seed,
+                config.eval_batch_size, blocks=config.noise_blocks,
+            )  # fmt: skip
+        noise_rows = [pcm_row(level, *term) for level, term in zip(levels, terms, strict=True)]
+    elif status == "ok":
+        scales = noise.scale(model, config.noise_model, names)
+        curvature_details = measure_curvature(model, config, scales, x_train, y_train, xte, yte, device, watch)
+        metrics.update(curvature_details.pop("metrics"))
+        with watch("kink"):
+            kinks = kink_terms(model, config, scales, xte, yte)
         curvature_details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
-        start = time.perf_counter()
-        levels = evaluate.monte_carlo(
-            model, xte, yte, scales, config.noise_levels, config.samples, config.noise_seed, config.eval_batch_size
-        )
-        metrics["noise_seconds"] = time.perf_counter() - start
-        trace = metrics["noise_trace_test"]
-        noise_rows = [noise_row(lv, trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
-    else:
-        noise_rows = [{"noise_level": eta} for eta in config.noise_levels]
-    for row in noise_rows:
-        row.update(run_id=run_id, lr=lr, seed=seed, noise_model=config.noise_model)
+        with watch("noise"):
+            levels = evaluate.monte_carlo(
+                model, xte, yte, scales, config.noise_levels, config.samples, config.noise_seed,
+                config.eval_batch_size, blocks=config.noise_blocks,
+            )  # fmt: skip
+        trace = (metrics["noise_trace_test"], metrics["noise_trace_test_se"])
+        noise_rows = [noise_row(lv, *trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
+        if seed in config.layer_seeds and config.layer_levels:
+            with watch("layers"):
+                layer_rows = per_layer.layer_rows(
+                    model, xte, yte, scales, config.layer_levels, samples=config.layer_samples,
+                    noise_seed=config.noise_seed, blocks=config.noise_blocks, batch_size=config.eval_batch_size,
+                    rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
+                    generator=theory_generator(config, LAYER_STREAM),
+                )  # fmt: skip
+        with watch("extra_noise_models"):
+            for name, extra_levels in config.extra_noise_models.items():
+                extra = extra_noise_rows(model, config, noise.scale(model, name, names), extra_levels, xte, yte)
+                noise_rows += [{**row, "noise_model": name} for row in extra]
+    for row in noise_rows + layer_rows:
+        row.update(run_id=run_id, lr=lr, seed=seed, noise_model=row.get("noise_model", config.noise_model))
+    metrics.update({f"{part}_seconds": watch.seconds.get(part) for part in TIMED_PARTS})
+    metrics["run_seconds"] = sum(watch.seconds.values())
 
     record = {
         "run_id": run_id,
@@ -116,6 +147,7 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
         "device": device,
         "metrics": metrics,
         "noise": noise_rows,
+        "layers": layer_rows,
         "curvature": curvature_details,
         "train": {"epoch_losses": list(fit.epoch_losses)},
     }
@@ -123,7 +155,8 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     return record
 
 
-COLLAPSE_MARGIN = 0.01  # nats
+
+
 # The theory checks' budget per run: FOURTH_ORDER_DRAWS directions, each on a fresh random
 # FOURTH_ORDER_SUBSET of the test split (~0.7–1 s on one CPU core for the MNIST-1D CNN), and
 # VARIANCE_PROBES Hessian-vector products for tr((HΣ₁)²).
@@ -131,21 +164,15 @@ FOURTH_ORDER_DRAWS = 6
 FOURTH_ORDER_SUBSET = 250
 VARIANCE_PROBES = 10
 KINK_STREAM = 5  # theory_generator stream of the kink term's probes (4: fourth order, 2: tr((HΣ₁)²))
-
-
-def label_entropy(y: Tensor) -> float:
-    """Entropy of the label frequencies (nats): the mean cross-entropy of the best constant predictor."""
-    p = torch.bincount(y).double() / len(y)
-    p = p[p > 0]
-    return float(-(p * p.log()).sum())
+LAYER_STREAM = 6  # theory_generator stream of the per-layer traces and kink terms
 
 
 def failure_of(fit: TrainResult, train_loss: float, test_loss: float, y_train: Tensor) -> str | None:
     """Why a run counts as diverged, or None if it trained.
 
-    ``nonfinite`` or ``exploded`` come from training; ``collapsed``: the final train loss is within
-    ``COLLAPSE_MARGIN`` of the best constant predictor's, a dead network (its trivial robustness to
-    noise would otherwise count as a result).
+    ``nonfinite``, ``exploded`` or a frozen network's ``collapsed`` come from training; otherwise
+    ``collapsed``: the final train loss is within ``COLLAPSE_MARGIN`` of the best constant predictor's,
+    a dead network (its trivial robustness to noise would otherwise count as a result).
     """
     if fit.failure is not None:
         return fit.failure
@@ -168,62 +195,79 @@ def train_model(model: torch.nn.Module, config: SweepConfig, lr: float, seed: in
 def measure_curvature(
     model: torch.nn.Module,
     config: SweepConfig,
-    scales: dict[str, Tensor],
+    scales: dict[str, Tensor] | None,
     x_train: Tensor,
     y_train: Tensor,
     x_test: Tensor,
     y_test: Tensor,
     device: str,
+    watch: Stopwatch,
 ) -> dict[str, Any]:
-    """tr(H) on train subset and test split, tr(HΣ₁) on test, λ_max on the train subset, with errors."""
+    """tr(H) on train subset and test split, tr(HΣ₁) on test, λ_max on the train subset, with errors, and
+    the theory terms (:func:`theory_terms`); ``watch`` times the parts ``trace``, ``lambda_max``,
+    ``fourth_order`` and ``variance_terms``. Without ``scales`` (a noise model with no Σ₁, pcm): tr(H)
+    and λ_max only."""
     xs, ys = (t.to(device) for t in curvature_subset(x_train, y_train, config.curvature_samples, config.curvature_seed))
 
     def generator() -> torch.Generator:  # same probes for every run (common random numbers)
         return torch.Generator().manual_seed(config.curvature_seed)
 
     options = dict(rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs, batch_size=config.eval_batch_size)
-    start = time.perf_counter()
-    tr_train = curvature.hessian_trace(model, xs, ys, generator=generator(), **options)
-    tr_test = curvature.hessian_trace(model, x_test, y_test, generator=generator(), **options)
-    tr_noise = curvature.hessian_trace(model, x_test, y_test, scale=scales, generator=generator(), **options)
-    top = curvature.top_eigenvalues(model, xs, ys, k=1, generator=generator())
-    seconds = time.perf_counter() - start
-    estimates = {"hessian_trace_train": tr_train, "hessian_trace_test": tr_test, "noise_trace_test": tr_noise}
+    with watch("trace"):
+        estimates = {
+            "hessian_trace_train": curvature.hessian_trace(model, xs, ys, generator=generator(), **options),
+            "hessian_trace_test": curvature.hessian_trace(model, x_test, y_test, generator=generator(), **options),
+        }
+        if scales is not None:
+            estimates["noise_trace_test"] = curvature.hessian_trace(
+                model, x_test, y_test, scale=scales, generator=generator(), **options
+            )
+    with watch("lambda_max"):
+        top = curvature.top_eigenvalues(model, xs, ys, k=1, generator=generator())
     metrics = {name: e.value for name, e in estimates.items()}
     metrics.update({f"{name}_se": e.se for name, e in estimates.items()})
-    metrics.update(lambda_max_train=top.values[0], lambda_max_residual=top.residuals[0], curvature_seconds=seconds)
-    details = {name: {"matvecs": e.matvecs, "seconds": e.seconds} for name, e in estimates.items()}
+    metrics.update(lambda_max_train=top.values[0], lambda_max_residual=top.residuals[0])
+    details = {
+        name: {"matvecs": e.matvecs, "seconds": e.seconds, "gauss_newton": e.gauss_newton, "gn_passes": e.gn_passes}
+        for name, e in estimates.items()
+    }
     details["lambda_max_train"] = {"matvecs": top.matvecs, "seconds": top.seconds}
-    metrics.update(theory_terms(model, config, scales, x_test, y_test, details))
+    if scales is not None:
+        metrics.update(theory_terms(model, config, scales, x_test, y_test, details, watch))
     return {"metrics": metrics, **details}
 
 
 def theory_terms(
-    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], x: Tensor, y: Tensor, details: dict[str, Any]
+    model: torch.nn.Module,
+    config: SweepConfig,
+    scales: dict[str, Tensor],
+    x: Tensor,
+    y: Tensor,
+    details: dict[str, Any],
+    watch: Stopwatch,
 ) -> dict[str, Any]:
     """The verification's other inputs on the test split: E_v[D⁴L[v⁴]] (v ~ N(0, Σ₁)), gᵀΣ₁g, tr((HΣ₁)²).
 
     Own generators (:func:`theory_generator`); budgets ``FOURTH_ORDER_DRAWS × FOURTH_ORDER_SUBSET`` and
-    ``VARIANCE_PROBES``.
+    ``VARIANCE_PROBES``; ``watch`` times ``fourth_order`` and ``variance_terms``.
     """
-
-    m4 = curvature.split_fourth_moment(
-        model, x, y, scales, draws=FOURTH_ORDER_DRAWS, subset=FOURTH_ORDER_SUBSET,
-        batch_size=config.eval_batch_size, generator=theory_generator(config, 4),
-    )  # fmt: skip
-    start = time.perf_counter()
-    gsg = curvature.grad_cov_grad(model, x, y, scales, batch_size=config.eval_batch_size)
-    hs2 = curvature.hsigma_sq_trace(
-        model, x, y, scales, probes=VARIANCE_PROBES, batch_size=config.eval_batch_size,
-        generator=theory_generator(config, 2),
-    )  # fmt: skip
+    with watch("fourth_order"):
+        m4 = curvature.split_fourth_moment(
+            model, x, y, scales, draws=FOURTH_ORDER_DRAWS, subset=FOURTH_ORDER_SUBSET,
+            batch_size=config.eval_batch_size, generator=theory_generator(config, 4),
+        )  # fmt: skip
+    with watch("variance_terms"):
+        gsg = curvature.grad_cov_grad(model, x, y, scales, batch_size=config.eval_batch_size)
+        hs2 = curvature.hsigma_sq_trace(
+            model, x, y, scales, probes=VARIANCE_PROBES, batch_size=config.eval_batch_size,
+            generator=theory_generator(config, 2),
+        )  # fmt: skip
     details["fourth_moment_test"] = {"draws": m4.draws, "subset": m4.subset, "seconds": m4.seconds,
                                      "second_moment": m4.second, "second_moment_se": m4.second_se}  # fmt: skip
     details["hsigma_sq_trace_test"] = {"matvecs": hs2.probes, "seconds": hs2.seconds}
     return {
         "fourth_moment_test": m4.value, "fourth_moment_test_se": m4.se, "fourth_moment_draws": m4.draws,
         "grad_cov_grad_test": gsg, "hsigma_sq_trace_test": hs2.value, "hsigma_sq_trace_test_se": hs2.se,
-        "fourth_order_seconds": m4.seconds, "variance_terms_seconds": time.perf_counter() - start,
     }  # fmt: skip
 
 
@@ -242,16 +286,81 @@ def kink_terms(
     return curvature.kink_term(model, x, y, scales, config.noise_levels, generator=generator)
 
 
-def noise_row(level: evaluate.NoisyEvaluation, noise_trace: float, kink: float, kink_se: float) -> dict[str, Any]:
+def noise_row(
+    level: evaluate.NoisyEvaluation, noise_trace: float, noise_trace_se: float, kink: float, kink_se: float
+) -> dict[str, Any]:
     """One level's row of ``noise.csv`` with the predictions from tr(HΣ₁) and the level's kink term ± SE,
     plus ``pair_increase``: the d_k of every antithetic pair in draw order, kept in ``run.json`` for
     pooling runs draw by draw."""
     eta = level.noise_level
     return {
         **level.row(),
+        "noise_trace": noise_trace,
+        "noise_trace_se": noise_trace_se,
         "predicted_delta_loss": float(predict.delta_loss_second_order(eta, noise_trace)),
+        "predicted_delta_loss_se": float(predict.delta_loss_second_order(eta, noise_trace_se)),
+        "mean_delta_loss": 0.0,
         "kink_delta_loss": kink,
         "kink_delta_loss_se": kink_se,
         "predicted_delta_loss_kink": float(predict.delta_loss_with_kinks(eta, noise_trace, kink)),
         "pair_increase": level.pair_increase.tolist(),
     }
+
+
+def pcm_terms(
+    model: torch.nn.Module, config: SweepConfig, names: list[str], x: Tensor, y: Tensor
+) -> list[tuple[float, float, float, float]]:
+    """Per inference time t of ``config.noise_levels``: (gᵀμ, μᵀHμ, tr(HΣ(t)), its SE) on the test split.
+
+    μ(t), Σ(t) = diag σ²(t): the pcm model's per-weight moments (``empirical.experiment.pcm.moments``);
+    tr(HΣ(t)) with the trace probes of the other traces (common random numbers).
+    """
+    params = dict(model.named_parameters())
+    terms = []
+    for t in config.noise_levels:
+        moments = {name: pcm.moments(params[name].detach(), t, config.pcm_g_max) for name in names}
+        mean = {name: mu.to(params[name].dtype) for name, (mu, _) in moments.items()}
+        std = {name: var.clamp(min=0).sqrt().to(params[name].dtype) for name, (_, var) in moments.items()}
+        g_mu, mu_h_mu = curvature.mean_terms(model, x, y, mean, batch_size=config.eval_batch_size)
+        trace = curvature.hessian_trace(
+            model, x, y, scale=std, rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
+            batch_size=config.eval_batch_size, generator=torch.Generator().manual_seed(config.curvature_seed),
+        )  # fmt: skip
+        terms.append((g_mu, mu_h_mu, trace.value, trace.se))
+    return terms
+
+
+def pcm_row(level: evaluate.NoisyEvaluation, g_mu: float, mu_h_mu: float, trace: float, trace_se: float) -> dict[str, Any]:
+    """One inference time's row of ``noise.csv``: the measurement, gᵀμ + ½μᵀHμ + ½tr(HΣ(t)) and its mean
+    part, and the per-pair increases (see :func:`noise_row`)."""
+    return {
+        **level.row(),
+        "inference_seconds": level.noise_level,
+        "noise_trace": trace,
+        "noise_trace_se": trace_se,
+        "predicted_delta_loss": float(predict_mean.delta_loss_with_mean(g_mu, mu_h_mu, trace)),
+        "predicted_delta_loss_se": 0.5 * trace_se,
+        "mean_delta_loss": g_mu + 0.5 * mu_h_mu,
+        "pair_increase": level.pair_increase.tolist(),
+    }
+
+
+def extra_noise_rows(
+    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], levels: tuple[float, ...], x: Tensor,
+    y: Tensor,
+) -> list[dict[str, Any]]:
+    """The noise.csv rows of another Gaussian noise model (Σ₁^½ ``scales``) at its ``levels`` on the test split:
+    its own tr(HΣ₁) (the run's trace probes), kink term (``per_layer.KINK_PROBES`` probes) and Monte Carlo
+    (``extra_noise_samples`` passes, the run's blocks and draws)."""
+    trace = curvature.hessian_trace(
+        model, x, y, scale=scales, rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
+        batch_size=config.eval_batch_size, generator=torch.Generator().manual_seed(config.curvature_seed),
+    )  # fmt: skip
+    kinks = curvature.kink_term(
+        model, x, y, scales, levels, probes=per_layer.KINK_PROBES, generator=theory_generator(config, KINK_STREAM)
+    )
+    samples = config.extra_noise_samples or config.samples
+    measured = evaluate.monte_carlo(
+        model, x, y, scales, levels, samples, config.noise_seed, config.eval_batch_size, blocks=config.noise_blocks
+    )
+    return [noise_row(m, trace.value, trace.se, k, k_se) for m, k, k_se in zip(measured, kinks.values, kinks.ses, strict=True)]

@@ -1,7 +1,8 @@
 """Training: SGD with heavy-ball momentum at a constant learning rate, fixed epochs, seeded.
 
-The loop is visible on purpose (no callbacks). A run diverges when a mini-batch loss is NaN/inf or
-an epoch's mean loss exceeds ``divergence_factor`` × the first epoch's; it then stops early.
+The loop is visible on purpose (no callbacks). A run diverges when a mini-batch loss is NaN/inf,
+an epoch's mean loss exceeds ``divergence_factor`` × the first epoch's, or the network is frozen
+(:func:`frozen`) at two consecutive epoch ends; it then stops early.
 """
 
 from __future__ import annotations
@@ -20,10 +21,38 @@ class TrainResult:
     """Outcome of :func:`train`: ``status`` is ``"ok"`` or ``"diverged"``; losses are mean cross-entropy."""
 
     status: str
-    failure: str | None  # "nonfinite" or "exploded" when diverged
+    failure: str | None  # "nonfinite", "exploded" or "collapsed" (frozen) when diverged
     epochs: int  # epochs completed
     epoch_losses: tuple[float, ...]
     seconds: float
+
+
+COLLAPSE_MARGIN = 0.01  # nats: a loss within this of the label entropy is no better than a constant
+FROZEN_EPOCHS = 2  # consecutive epoch ends: by the second, momentum has decayed by β^(batches per epoch)
+
+
+def label_entropy(y: Tensor) -> float:
+    """Entropy of the label frequencies (nats): the mean cross-entropy of the best constant predictor."""
+    p = torch.bincount(y).double() / len(y)
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+@torch.no_grad()
+def frozen(model: nn.Module, x: Tensor, chunk: int = 4096) -> bool:
+    """True when ``model`` (in eval mode) gives every input in ``x`` exactly the same logits.
+
+    Then some layer's output is constant, e.g. every ReLU of a layer is dead on every input. Its
+    gradient, and that of every layer before it, is then exactly 0, so SGD can only move the layers
+    after it and the network stays a constant predictor: a collapsed run.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        first = model(x[:1])
+        return all(torch.equal(logits, first.expand_as(logits)) for logits in map(model, x.split(chunk)))
+    finally:
+        model.train(was_training)
 
 
 def train(
@@ -47,6 +76,7 @@ def train(
     start = time.perf_counter()
     epoch_losses: list[float] = []
     failure: str | None = None
+    entropy, frozen_epochs = label_entropy(y), 0
     for _ in range(epochs):
         order = torch.randperm(len(y), generator=generator).to(x.device)
         total, finite = 0.0, True
@@ -66,6 +96,12 @@ def train(
         epoch_losses.append(total / len(y))
         if epoch_losses[-1] > divergence_factor * epoch_losses[0]:
             failure = "exploded"
+            break
+        # A constant predictor does not beat the label entropy: only then can the network be frozen.
+        stuck = epoch_losses[-1] >= entropy - COLLAPSE_MARGIN
+        frozen_epochs = frozen_epochs + 1 if stuck and frozen(model, x) else 0
+        if frozen_epochs == FROZEN_EPOCHS:
+            failure = "collapsed"
             break
     model.eval()
     status = "ok" if failure is None else "diverged"

@@ -20,7 +20,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-NOISE_MODELS = ("layer-relative", "multiplicative", "additive")
+GAUSSIAN_NOISE_MODELS = ("layer-relative", "multiplicative", "additive")
+NOISE_MODELS = (*GAUSSIAN_NOISE_MODELS, "pcm")  # pcm: phase-change memory, levels are times (s)
+#: The inference times (s after programming) of a pcm sweep without its own levels: 1 s, 1 h, 1 day,
+#: 30 days, 365 days.
+PCM_TIMES = (1.0, 3600.0, 86400.0, 2592000.0, 31536000.0)
 NOISE_SCOPES = ("weights", "all")
 
 
@@ -33,7 +37,8 @@ class SweepConfig:
     """Everything that determines a sweep's results (device and output folder excluded).
 
     Units: learning rates are SGD step sizes; loss is mean cross-entropy; noise levels are η,
-    the noise std relative to the noise model's scale (see ``empirical.experiment.noise``).
+    the noise std relative to the noise model's scale (see ``empirical.experiment.noise``), or for
+    ``pcm`` times in seconds after programming (see ``empirical.experiment.pcm``).
     """
 
     preset: str = "default"
@@ -53,8 +58,22 @@ class SweepConfig:
     divergence_factor: float = 10.0  # diverged once an epoch's mean loss exceeds this × the first
     noise_model: str = "layer-relative"
     noise_scope: str = "weights"  # "weights": conv/linear weights only; "all": every parameter
+    pcm_g_max: float = 25.0  # µS: the largest target conductance of the pcm noise model
+    # Other Gaussian noise models measured in the same runs, each with its own levels, e.g.
+    # {"additive": (0.002, 0.005)}: their own tr(HΣ₁), kink term (8 probes) and Monte Carlo
+    # (extra_noise_samples passes per level, default `samples`; the run's blocks and draws).
+    extra_noise_models: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    extra_noise_samples: int | None = None
+    # Per-layer sensitivity (layers.csv) of the primary noise model at these levels, in the runs of
+    # these seeds, with this many noisy passes per level and layer (none when either tuple is empty).
+    layer_levels: tuple[float, ...] = ()
+    layer_seeds: tuple[int, ...] = ()
+    layer_samples: int = 32
     noise_levels: tuple[float, ...] = (0.05, 0.1)
-    samples: int = 64  # Monte Carlo noise draws per level (even: antithetic pairs ε, −ε)
+    samples: int = 64  # Monte Carlo noisy passes over the test split per level (even: antithetic pairs ε, −ε)
+    # Draws per noisy pass: the test split is dealt into this many blocks, each with its own draw
+    # (``empirical.experiment.evaluate``); more precision per second, but no single-device spread.
+    noise_blocks: int = 1
     noise_seed: int = 0  # seeds the noise draws, shared by every run (common random numbers)
     curvature_samples: int | None = 2000  # train-split subset for curvature (None: whole split)
     curvature_seed: int = 0
@@ -94,7 +113,20 @@ _DEFAULT = dict(
     seeds=(0, 1, 2),
     epochs=20,
     noise_levels=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
-    samples=352,  # measured: the ratio's 95% CI at η ≤ 0.05 within ±0.1 for every trained run
+    # 40 pairs of passes with 4 draws each. Measured on this preset's networks: a pass of 4 draws
+    # gives 2.3–3.9× the precision per second of a single-draw pass, and with 96 passes the ratio's
+    # 95% half-width at η ≤ 0.05 was ≤ 0.09 in every run, the package's target (≤ 0.1) met from
+    # about 76 (empirical.analysis.requirement).
+    samples=80,
+    noise_blocks=4,
+    # Additive noise (std η on every weight) beside the layer-relative default: its ΔL, ½η²tr(H_w),
+    # spans the default's at these levels (tr(H_w) ≈ 40–300 on this preset's networks). Two levels
+    # and one per-layer level keep the preset under 5 minutes on 2 cores (measured 294 s with three
+    # and two).
+    extra_noise_models={"additive": (0.005, 0.02)},
+    extra_noise_samples=40,  # the same target was met from about 36 (48 measured)
+    layer_levels=(0.05,),
+    layer_seeds=(0,),
     curvature_samples=2000,
 )
 
@@ -113,6 +145,9 @@ _PAPER = dict(
     eval_batch_size=1000,
 )
 
+# What a pcm sweep takes instead of its preset's values, unless given itself.
+_PCM_DEFAULTS = dict(noise_levels=PCM_TIMES, extra_noise_models={}, layer_levels=())
+
 PRESETS: dict[str, dict[str, Any]] = {"smoke": _SMOKE, "default": _DEFAULT, "paper": _PAPER}
 
 _TYPES = get_type_hints(SweepConfig)  # field name → its type, as checked by :func:`typed`
@@ -125,6 +160,8 @@ def resolve(preset: str = "default", file: str | Path | None = None, **overrides
     values: dict[str, Any] = dict(PRESETS[preset])
     given = dict(read_toml(file)) if file is not None else {}
     given.update({k: v for k, v in overrides.items() if v is not None})
+    if given.get("noise_model") == "pcm":  # the preset's η are not times; its other models and layers are Gaussian
+        values.update({key: value for key, value in _PCM_DEFAULTS.items() if key not in given})
     preset_dataset = values.get("dataset", SweepConfig.dataset)
     if given.get("dataset", preset_dataset) != preset_dataset:
         values.pop("dataset_options", None)  # the preset's options belong to the preset's dataset
@@ -133,6 +170,7 @@ def resolve(preset: str = "default", file: str | Path | None = None, **overrides
     if unknown:
         raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(_TYPES)}")
     config = SweepConfig(**{k: typed(k, v, _TYPES[k]) for k, v in values.items()})
+    config = dataclasses.replace(config, extra_noise_models=_levels_by_model(config.extra_noise_models))
     check(config)
     return config
 
@@ -218,15 +256,34 @@ def check(c: SweepConfig) -> None:
     if not c.seeds or any(s < 0 for s in c.seeds) or len(set(c.seeds)) != len(c.seeds):
         raise ConfigError(f"seeds {list(c.seeds)} are invalid; give distinct integers >= 0")
     for eta in c.noise_levels:
+        if c.noise_model == "pcm" and not (math.isfinite(eta) and eta > 0):
+            raise ConfigError(f"inference time {eta!r} s is invalid; pcm noise levels are times after programming, "
+                              "finite and > 0 seconds")  # fmt: skip
         if not math.isfinite(eta) or eta <= 0:
             raise ConfigError(
                 f"noise level {eta!r} is invalid; noise levels must be finite and > 0 "
                 "(η = 0, the clean model, is measured in every run anyway)"
             )
+    if not (math.isfinite(c.pcm_g_max) and c.pcm_g_max > 0):
+        raise ConfigError(f"pcm_g_max {c.pcm_g_max!r} µS is invalid; need a finite conductance > 0")
     if not c.noise_levels:
         raise ConfigError("noise_levels is empty; give at least one noise level")
     if c.samples < 2 or c.samples % 2:
         raise ConfigError(f"samples {c.samples!r} is invalid; give an even integer >= 2 (antithetic pairs)")
+    _positive_int("noise_blocks", c.noise_blocks)
+    for name, levels in c.extra_noise_models.items():
+        _one_of("extra_noise_models key", name, GAUSSIAN_NOISE_MODELS)
+        if name == c.noise_model:
+            raise ConfigError(f"extra_noise_models key {name!r} is the primary noise_model; name another one")
+        _check_levels(f"extra_noise_models.{name}", levels)
+    if c.layer_levels:
+        _check_levels("layer_levels", c.layer_levels)
+    if c.layer_levels and c.noise_model == "pcm":
+        raise ConfigError("layer_levels with noise_model 'pcm' is not supported; per-layer sensitivity is Gaussian only")
+    if c.extra_noise_samples is not None and (c.extra_noise_samples < 2 or c.extra_noise_samples % 2):
+        raise ConfigError(f"extra_noise_samples {c.extra_noise_samples!r} is invalid; give an even integer >= 2")
+    if c.layer_samples < 2 or c.layer_samples % 2:
+        raise ConfigError(f"layer_samples {c.layer_samples!r} is invalid; give an even integer >= 2 (antithetic pairs)")
     _positive_int("epochs", c.epochs)
     _positive_int("batch_size", c.batch_size)
     _positive_int("eval_batch_size", c.eval_batch_size)
@@ -242,6 +299,19 @@ def check(c: SweepConfig) -> None:
         raise ConfigError(f"trace_rel_se {c.trace_rel_se!r} is invalid; need > 0")
     if not (c.divergence_factor > 1):
         raise ConfigError(f"divergence_factor {c.divergence_factor!r} is invalid; need > 1")
+
+
+def _levels_by_model(table: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+    """``extra_noise_models`` with every list of levels a tuple of floats, checked for type."""
+    return {name: typed(f"extra_noise_models.{name}", levels, tuple[float, ...]) for name, levels in table.items()}
+
+
+def _check_levels(key: str, levels: tuple[float, ...]) -> None:
+    if not levels:
+        raise ConfigError(f"{key} is empty; give at least one noise level")
+    for eta in levels:
+        if not math.isfinite(eta) or eta <= 0:
+            raise ConfigError(f"{key}: noise level {eta!r} is invalid; noise levels must be finite and > 0")
 
 
 def _one_of(key: str, value: Any, accepted: tuple[str, ...]) -> None:

@@ -81,6 +81,14 @@ def _die_with_parent() -> None:
         pass
 
 
+def _start_worker(generations: dict[Any, Any]) -> None:
+    """A worker process's set-up: die with the sweep, and take the data the sweep already generated."""
+    from empirical.experiment import data
+
+    _die_with_parent()
+    data.preload(generations)
+
+
 def _execute(config: SweepConfig, lr: float, seed: int, out: str, device: str) -> dict[str, Any]:
     from empirical.experiment import run
 
@@ -110,7 +118,11 @@ def execute_all(
         workers = min(jobs, len(tasks))
         if workers == 0:
             return []
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
+        from empirical.experiment import data  # the parent's data generations, handed to every worker
+
+        with ProcessPoolExecutor(
+            workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(data.generated(),)
+        ) as pool:
             futures = [pool.submit(_execute, config, lr, seed, str(out), device) for lr, seed in tasks]
             for future in as_completed(futures):
                 on_done(future.result())

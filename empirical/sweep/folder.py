@@ -21,7 +21,7 @@ import torch
 from empirical import analysis, cli
 from empirical.sweep import config as cfg
 from empirical.sweep import store
-from empirical.sweep.store import NOISE_COLUMNS, RUNS_COLUMNS
+from empirical.sweep.store import LAYER_COLUMNS, NOISE_COLUMNS, RUNS_COLUMNS
 
 
 def plan(out: Path, config: cfg.SweepConfig, overwrite: bool) -> tuple[str, str]:
@@ -95,12 +95,20 @@ def environment() -> dict[str, Any]:
     }
 
 
-def assemble(out: Path, config: cfg.SweepConfig) -> str:
-    """Rebuild runs.csv, noise.csv and summary.json from the run records; returns the tables and verdict."""
+def assemble(out: Path, config: cfg.SweepConfig, *, summary: bool = True) -> str:
+    """Rebuild runs.csv, noise.csv, layers.csv and (with ``summary``) summary.json from the run records;
+    returns the tables and verdict ("" without ``summary``).
+
+    During a sweep the tables are rebuilt as each run ends, the summary (its bootstraps take seconds)
+    once at the end: a killed sweep loses no run, and ``python -m empirical.verify`` makes the summary.
+    """
     records = list(store.finished_runs(out).values())
-    run_rows, noise_rows = store.run_rows(records), store.noise_rows(records)
+    run_rows, noise_rows, layer_rows = store.run_rows(records), store.noise_rows(records), store.layer_rows(records)
     store.write_csv(out / "runs.csv", run_rows, RUNS_COLUMNS)
     store.write_csv(out / "noise.csv", noise_rows, NOISE_COLUMNS)
-    s = analysis.summarize(config.to_dict(), run_rows, noise_rows, activation=config.activation)
+    store.write_csv(out / "layers.csv", layer_rows, LAYER_COLUMNS)  # header only without layer_seeds
+    if not summary:
+        return ""
+    s = analysis.summarize(config.to_dict(), run_rows, noise_rows, layer_rows=layer_rows, activation=config.activation)
     store.write_json(out / "summary.json", s)
     return analysis.report(s)

@@ -37,12 +37,31 @@ FILES = (
     File("runs/<run_id>/run.json", "one finished run's record, written last: a run without it is unfinished"),
     File("runs/<run_id>/model.pt", "the trained `state_dict` (`torch.load(path, weights_only=True)`)"),
     File("runs.csv", "one row per (lr, seed): training outcome, curvature, the theory's inputs, timings"),
-    File("noise.csv", "one row per (run, noise level): clean and noisy loss and accuracy, measured and predicted ΔL"),
-    File("summary.json", "aggregates over seeds with 95% intervals, sweet spots and the verification"),
+    File("noise.csv", "one row per (run, noise model, noise level): clean and noisy loss and accuracy, measured and "
+         "predicted ΔL"),
+    File("layers.csv", "one row per (run, layer, noise level) of the runs of `layer_seeds` (only the header without "
+         "them): predicted and measured ΔL with noise on that layer alone"),
+    File("summary.json", "aggregates over seeds with 95% intervals and the analysis (one block per noise model)"),
     File("slurm/", "submitit's job logs (only with `--executor slurm`)"),
 )  # fmt: skip
 
 _SE = "standard error of the column before"
+#: The timed parts of a run, in the order it runs them: ``<part>_seconds`` in runs.csv, empty where
+#: a run skipped the part (a diverged run stops after ``clean``).
+TIMED_PARTS = {
+    "data": "loading the splits and building the model",
+    "train": "training and saving the model",
+    "clean": "the clean loss and accuracy on both splits",
+    "trace": "the three traces (`hessian_trace_train`, `hessian_trace_test`, `noise_trace_test`)",
+    "lambda_max": "`lambda_max_train` (Lanczos)",
+    "fourth_order": "`fourth_moment_test`",
+    "variance_terms": "`grad_cov_grad_test` and `hsigma_sq_trace_test`",
+    "kink": "the kink term (`kink_delta_loss` of noise.csv, every level)",
+    "mean_terms": "pcm: gᵀμ, μᵀHμ and tr(HΣ(t)) at every inference time",
+    "noise": "the Monte Carlo noisy evaluation, every level",
+    "layers": "the per-layer sensitivity (layers.csv; runs of `layer_seeds` only)",
+    "extra_noise_models": "the `extra_noise_models`: their traces, kink terms and Monte Carlo",
+}
 RUNS = (
     Column("run_id", "", "`lr<lr>_seed<seed>`, the run's folder under `runs/`"),
     Column("lr", "w²/nats", "SGD learning rate (constant)"),
@@ -70,9 +89,6 @@ RUNS = (
     Column("stability_bound", "nats/w²", "2(1+β)/lr, β the momentum: heavy-ball SGD is stable on a quadratic "
            "iff λ_max is below it"),
     Column("weight_norm", "w", "Euclidean norm of the parameters that receive noise"),
-    Column("train_seconds", "s", "training wall-clock time"),
-    Column("curvature_seconds", "s", "time of the three traces and λ_max"),
-    Column("noise_seconds", "s", "time of the Monte Carlo noisy evaluation, all noise levels"),
     Column("fourth_moment_test", "nats per unit η⁴", "E_v[D⁴L[v,v,v,v]], v ~ N(0, Σ₁), on the test split: "
            "η⁴/24 times it is the fourth-order term of E[ΔL]"),
     Column("fourth_moment_test_se", "nats per unit η⁴", "standard error over its random directions"),
@@ -82,9 +98,8 @@ RUNS = (
     Column("hsigma_sq_trace_test", "nats² per unit η⁴", "tr((HΣ₁)²) on the test split: ½η⁴ times it is the "
            "next term of Var[ΔL]"),
     Column("hsigma_sq_trace_test_se", "nats² per unit η⁴", "standard error over its random probes"),
-    Column("fourth_order_seconds", "s", "time of `fourth_moment_test`"),
-    Column("variance_terms_seconds", "s", "time of `grad_cov_grad_test` and `hsigma_sq_trace_test`"),
-    Column("kink_seconds", "s", "time of the kink term (`kink_delta_loss` of noise.csv, every level)"),
+    *(Column(f"{part}_seconds", "s", f"time of {what}") for part, what in TIMED_PARTS.items()),
+    Column("run_seconds", "s", "the sum of the parts: the run's time after its process started"),
 )  # fmt: skip
 
 NOISE = (
@@ -93,14 +108,28 @@ NOISE = (
     Column("seed", "", "its training seed"),
     Column("noise_model", "", "`layer-relative` (std η·std(W_l) per weight tensor W_l), `multiplicative` "
            "(std η·|w|) or `additive` (std η)"),
-    Column("noise_level", "dimensionless", "the noise level η: noise ε ~ N(0, η²Σ₁)"),
-    Column("samples", "count", "noise draws: antithetic pairs (ε, −ε), the same draws for every run"),
+    Column("noise_level", "dimensionless or s", "the noise level η: noise ε ~ N(0, η²Σ₁); for `pcm` the inference "
+           "time t in seconds after programming"),
+    Column("inference_seconds", "s", "`pcm`: the inference time t after programming (as `noise_level`); empty for "
+           "the Gaussian models"),
+    Column("samples", "count", "noisy passes over the test split: antithetic pairs (ε, −ε), the same draws for "
+           "every run"),
+    Column("blocks", "count", "draws per noisy pass: the test split is dealt into this many blocks (sample i in "
+           "block i mod `blocks`), each evaluated under its own draw; 1: one draw per pass, as one device sees it"),
     Column("clean_loss", "nats", "L(w), mean cross-entropy on the test split without noise"),
     Column("noisy_loss_mean", "nats", "mean over draws of L(w + ε)"),
     Column("delta_loss", "nats", "measured E[ΔL]: mean over pairs of (L(w+ε) + L(w−ε))/2 − L(w)"),
     Column("delta_loss_se", "nats", "its standard error over pairs"),
-    Column("delta_loss_std", "nats", "standard deviation of L(w+ε) − L(w) over single draws (the measured spread)"),
-    Column("predicted_delta_loss", "nats", "½η² `noise_trace_test`: the second-order prediction of `delta_loss`"),
+    Column("delta_loss_std", "nats", "standard deviation of L(w+ε) − L(w) over single draws (the measured spread "
+           "from one device to the next); empty when `blocks` > 1, where a pass mixes draws"),
+    Column("noise_trace", "nats per unit η² (pcm: nats)", "tr(HΣ₁) of the row's noise model on the test split "
+           "(`noise_trace_test` for the sweep's `noise_model`); for `pcm` tr(HΣ(t)) at the row's time"),
+    Column("noise_trace_se", "as `noise_trace`", _SE),
+    Column("predicted_delta_loss", "nats", "the second-order prediction of `delta_loss`: ½η² `noise_trace_test`; for "
+           "`pcm` gᵀμ + ½μᵀHμ + ½tr(HΣ(t)) with μ(t), Σ(t) the per-weight mean and covariance of the noise"),
+    Column("predicted_delta_loss_se", "nats", "its standard error (from the trace's)"),
+    Column("mean_delta_loss", "nats", "the part of `predicted_delta_loss` that the noise's mean carries, gᵀμ + "
+           "½μᵀHμ (g the test-loss gradient); 0 for the zero-mean Gaussian models"),
     Column("kink_delta_loss", "nats", "the kink term on the test split: what noise adds at the kinks of "
            "piecewise-linear activations (ReLU), which the Hessian misses, Σ_n Σ_k g_nk B(a_nk, ητ_nk); exactly 0 "
            "for smooth activations"),
@@ -110,7 +139,7 @@ NOISE = (
            "prediction with the kink term (equal to `predicted_delta_loss` for smooth activations)"),
     Column("clean_acc", "fraction", "accuracy on the test split without noise"),
     Column("noisy_acc_mean", "fraction", "mean accuracy over draws"),
-    Column("noisy_acc_std", "fraction", "its standard deviation over single draws"),
+    Column("noisy_acc_std", "fraction", "its standard deviation over single draws; empty when `blocks` > 1"),
     Column("noisy_acc_se", "fraction", "standard error of `noisy_acc_mean` over pairs"),
     Column("normalized_acc", "ratio", "`noisy_acc_mean` / `clean_acc`"),
 )  # fmt: skip
@@ -121,18 +150,42 @@ SUMMARY = (
     Column("diverged", "count", "finished runs with `status` diverged"),
     Column("per_lr", "", "per learning rate: counts (`runs`, `ok`, `diverged`), the run metrics as {mean, "
            "ci_low, ci_high, n} over the seeds that did not diverge (95% t-interval; `stability_bound`, which does not "
-           "depend on training, over every run), and `levels`: the same per noise level"),
-    Column("sweet_spot", "", "per noise level: the lr of best mean noisy accuracy, of lowest mean noisy loss, and "
-           "the predicted one (argmin of clean loss + predicted ΔL: `predicted_lr` from `predicted_delta_loss`, "
-           "`predicted_lr_kink` from `predicted_delta_loss_kink`), among lrs with no diverged seed"),
-    Column("agreement", "", "per noise level: median measured/predicted ΔL over runs and their Spearman ρ"),
-    Column("verification", "", "does the theory predict the measurement: ratios with 95% intervals per run and "
-           "level (`second_order`, `fourth_order`, `with_kinks`: second order + kink term) and per lr (`by_lr`), "
-           "breakdown noise levels, `kinks`: how much of the second-order miss the kink term explains at small η, "
-           "spread, correlations across lrs, sweet spots (printed at the end of a sweep; `python -m "
-           "empirical.verify` recomputes it). Ratios pooled over runs average d_k/predicted over the runs per shared "
-           "noise draw k (`pair_increase` of run.json), then take the error over draws (`pooling`: `draw by draw`; "
-           "`as independent runs` where the results hold no per-draw increases)"),
+           "depend on training, over every run), and `levels`: the same per (`noise_model`, noise level)"),
+    Column("analysis", "", "does the theory predict the measurement (printed at the end of a sweep; `python -m "
+           "empirical.verify` recomputes it): `method`, `activation`, and `noise_models`, one block per noise model "
+           "with its `verdict` (the answer first, then its strongest caveat); ratios measured/predicted ΔL per run and "
+           "level (`second_order`, `fourth_order`, `with_kinks`; Fieller intervals, `equivalence` holds/fails/"
+           "undetermined against ±10%, `se_missing`), per level (`*_fit`, with a curvature-free null) and per lr "
+           "(`by_lr`, pooled draw by draw over the shared noise draws, log-ratio intervals; `pooling`), `breakdown`, "
+           "`kinks`, `variance` (checked where the η² gradient term dominates), `identification` (within-lr partial "
+           "correlation of ΔL with tr(H), tr(HΣ₁), ½η²tr(HΣ₁)+kink, λ_max, ‖w‖, clean loss; bootstrap over seeds "
+           "within lr and shared draws), `slope` (ΔL/(½η²) on tr(HΣ₁) at small η: slope and intercept with "
+           "intervals), `sweet_spot` (the curvature's pick, the null argmin clean loss, the measured optimum, paired "
+           "noisy-loss differences) and `ci_requirement`; for a timed model (`pcm`, `timed`: true) instead "
+           "`prediction`/`prediction_fit` (measured / (gᵀμ + ½μᵀHμ + ½tr(HΣ(t))) per run and time, the mean term's "
+           "share `mean_share`), `by_lr`, `accuracy` (clean and noisy accuracy and the drop per lr and time), "
+           "`identification`, `sweet_spot`; `noise_model_comparison`: per noise model and level the Spearman ρ of the "
+           "lr means of ΔL, the accuracy drop, the prediction and the noise trace against lr (bootstrap over seeds "
+           "within lr and shared draws), the model's direction and whether the reference model's (`reference`, the "
+           "sweep's `noise_model`) learning-rate conclusion holds, flips or vanishes, and its `verdict`; `layers` "
+           "(runs of `layer_seeds`): per (run, η) Σ_l ΔL_l against ΔL_all (Fieller ratio, errors combined as "
+           "independent) and Kendall τ_b of predicted vs measured over layers, per η their summaries (τ's bootstrap "
+           "interval over runs) and each layer's share of the sum, per (lr, η, layer) the seed means, and its "
+           "`verdict`"),
+)  # fmt: skip
+
+LAYERS = (
+    Column("run_id", "", "the run (a row of runs.csv)"),
+    Column("lr", "w²/nats", "its learning rate"),
+    Column("seed", "", "its training seed"),
+    Column("noise_model", "", "the sweep's `noise_model`"),
+    Column("layer", "", "the noise target (parameter name) that alone receives noise"),
+    Column("noise_level", "dimensionless", "η, one of `layer_levels`"),
+    Column("predicted", "nats", "½η² tr(H_ll Σ₁,ll) + the kink term of this layer's noise alone, on the test split"),
+    Column("predicted_se", "nats", "its standard error (trace block and kink probes)"),
+    Column("measured", "nats", "ΔL with noise on this layer alone: the antithetic Monte Carlo over `layer_samples` "
+           "passes, draw k this layer's slice of the run's draw k"),
+    Column("measured_se", "nats", "its standard error over pairs"),
 )  # fmt: skip
 
 RUN = (
@@ -149,7 +202,10 @@ RUN = (
     Column("noise", "", "its rows of noise.csv, each (when the run is ok) with `pair_increase`: the increase "
            "d_k = (L(w+ε_k) + L(w−ε_k))/2 − L(w) (nats) of every antithetic pair k, in draw order; draw k is the "
            "same for every run and level, so the analysis pools runs draw by draw"),
-    Column("curvature", "", "per estimate: Hessian-vector products (`matvecs`) and seconds; for "
+    Column("layers", "", "its rows of layers.csv (empty unless its seed is in `layer_seeds`)"),
+    Column("curvature", "", "per estimate: Hessian-vector products (`matvecs`) and seconds; for the traces also how "
+           "their Gauss–Newton part was computed (`gauss_newton`: `exact` per class, `sampled` by one backward pass per "
+           "sample and draw, with `gn_passes` passes, or `none`); for "
            "`fourth_moment_test` its draws, subset size and E_v[D²L[v,v]] = tr(HΣ₁) from the same draws "
            "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations) "
            "and seconds"),
@@ -166,6 +222,7 @@ CONFIG = (
 TABLES = (
     ("runs.csv", "column", RUNS),
     ("noise.csv", "column", NOISE),
+    ("layers.csv", "column", LAYERS),
     ("summary.json", "key", SUMMARY),
     ("run.json", "key", RUN),
     ("config.json", "key", CONFIG),

@@ -24,6 +24,7 @@ from empirical.sweep import schema
 
 RUNS_COLUMNS = schema.names(schema.RUNS)
 NOISE_COLUMNS = schema.names(schema.NOISE)
+LAYER_COLUMNS = schema.names(schema.LAYERS)
 
 
 class RunError(ValueError):
@@ -132,8 +133,14 @@ def run_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def noise_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of ``noise.csv``, sorted by (lr, seed, noise level)."""
+    """Rows of ``noise.csv``, sorted by (lr, seed, noise model, noise level)."""
     rows = [row for r in records for row in r.get("noise", [])]
+    return sorted(rows, key=lambda m: (m["lr"], m["seed"], m["noise_model"], m["noise_level"]))
+
+
+def layer_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``layers.csv``, sorted by (lr, seed, noise level), layers in the model's order."""
+    rows = [row for r in records for row in r.get("layers", [])]
     return sorted(rows, key=lambda m: (m["lr"], m["seed"], m["noise_level"]))
 
 

@@ -1,9 +1,12 @@
-"""Figure 4: measured vs predicted second-order loss increase ΔL (log–log), one marker per η.
+"""Figure 4: measured ΔL/(½η²) against tr(HΣ₁), one marker per η: the theory's line is y = x.
 
-One point per (run, η) from :meth:`Results.delta_loss` (``verification["second_order"]`` when
-present, else ``noise.csv``): measured ΔL ± Monte Carlo SE against predicted ½η² tr(HΣ₁) ± SE,
-with the line y = x and a least-squares fit of log ΔL_measured on log ΔL_predicted (slope, R²).
-A value ≤ 0 has no place on a log axis: its point sits on that axis's lower edge, hollow.
+Dividing by ½η² removes the factor that measured and predicted ΔL share (η² spans orders of
+magnitude across levels), so what is left is the comparison the theory makes: per run and level,
+the measured ΔL/(½η²) ± its Monte Carlo SE against tr(HΣ₁) ± its SE (the analysis' ``second_order``
+rows, ``predicted``/(½η²)). The legend gives the analysis' regression of ΔL/(½η²) at small η on
+tr(HΣ₁) (``slope``; with the kink term too), slope and intercept with their 95% bootstrap intervals;
+the theory says 1 and 0. A value ≤ 0 has no place on a log axis: its point sits on that axis's lower
+edge, hollow.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy import stats
 
 from paper.plots import elements, style
 from paper.plots.load import Results
@@ -21,35 +23,39 @@ from paper.plots.load import Results
 def draw(r: Results) -> Figure:
     """The agreement plot."""
     d = r.delta_loss()
+    half = 0.5 * d["noise_level"] ** 2
+    measured, predicted = d["measured"] / half, d["predicted"] / half
+    measured_se, predicted_se = d["measured_se"] / half, d["predicted_se"] / half
     fig = style.figure(3.4, width=5.0)
     ax = fig.add_subplot()
     ax.set_xscale("log")
     ax.set_yscale("log")
-    measured, predicted, levels = d["measured"], d["predicted"], r.noise_levels
+    levels = r.noise_levels[r.noise_levels > 0]
     positive = (measured > 0) & (predicted > 0)
     for i, eta in enumerate(levels):
         on = positive & np.isclose(d["noise_level"], eta)
         ax.errorbar(
-            predicted[on], measured[on], xerr=elements.bars(d["predicted_se"][on]),
-            yerr=elements.bars(d["measured_se"][on]), linestyle="none", elinewidth=0.6, label=style.eta(eta),
+            predicted[on], measured[on], xerr=elements.bars(predicted_se[on]), yerr=elements.bars(measured_se[on]),
+            linestyle="none", elinewidth=0.6, label=style.eta(eta),
             **{k: v for k, v in style.series(i, len(levels)).items() if k != "linestyle"},
         )  # fmt: skip
     if positive.any():
-        lims = np.array([min(measured[positive].min(), predicted[positive].min()) / 2,
-                         max(measured[positive].max(), predicted[positive].max()) * 2])  # fmt: skip
-        ax.plot(lims, lims, color="black", linewidth=0.8, label="y = x")
-    if positive.sum() > 2:
-        fit = stats.linregress(np.log10(predicted[positive]), np.log10(measured[positive]))
-        x = np.geomspace(predicted[positive].min(), predicted[positive].max(), 50)
-        ax.plot(x, 10**fit.intercept * x**fit.slope, color="0.45", linestyle="--",
-                label=f"log–log fit: slope {fit.slope:.3f} ± {fit.stderr:.3f}, R² = {fit.rvalue**2:.3f}")  # fmt: skip
+        lims = np.array([min(measured[positive].min(), predicted[positive].min()) / 1.5,
+                         max(measured[positive].max(), predicted[positive].max()) * 1.5])  # fmt: skip
+        ax.plot(lims, lims, color="black", linewidth=0.8, label="theory: y = x")
+    for name, label in (("second_order", "tr(HΣ₁)"), ("with_kinks", "tr(HΣ₁) + kink/(½η²)")):
+        fit = {k: np.nan if v is None else v for k, v in r.analysis["slope"][name].items()}  # JSON null: NaN
+        if np.isfinite(fit["slope"]):
+            ax.plot([], [], " ", label=f"fit on {label}, η ≤ {r.analysis['slope']['max_noise_level']:g}: slope "
+                    f"{fit['slope']:.2f} [{fit['slope_ci_low']:.2f}, {fit['slope_ci_high']:.2f}], intercept "
+                    f"{fit['intercept']:.2g} [{fit['intercept_ci_low']:.2g}, {fit['intercept_ci_high']:.2g}]")  # fmt: skip
     _on_edges(ax, d["noise_level"], predicted, measured, levels)
     elements.diverged_entry(ax, r)
-    ax.set_xlabel("predicted ΔL = ½ η² tr(HΣ₁) (nats)")
-    ax.set_ylabel("measured ΔL = E[L(w+ε)] − L(w) (nats)")
-    ax.legend(loc="upper left", fontsize=6.5)
-    source = "summary.json verification" if r.has_check("second_order") else "noise.csv (no verification in results)"
-    elements.footer(fig, r, f"one point per (run, η) from {source}; bars: ±1 Monte Carlo / estimator SE")
+    ax.set_xlabel("tr(HΣ₁) = predicted ΔL / (½η²) (nats per unit η²)")
+    ax.set_ylabel("measured ΔL / (½η²) (nats per unit η²)")
+    ax.legend(loc="upper left", fontsize=6)
+    elements.footer(fig, r, "one point per (run, η) from summary.json analysis; bars: ±1 Monte Carlo / estimator SE;"
+                    " fits: 95% bootstrap intervals")  # fmt: skip
     return fig
 
 

@@ -90,3 +90,10 @@ def footer(fig: Figure, r: Results, *notes: str) -> None:
     reserved = FOOTER_LINE * len(lines) / fig.get_figheight()
     fig.get_layout_engine().set(rect=(0, reserved, 1, 1 - reserved))
     fig.text(0.005, 0.005, "\n".join(lines), ha="left", va="bottom", fontsize=6, color="0.35", linespacing=1.25)
+
+
+def diverged_note(r: Results) -> tuple[str, ...]:
+    """A footer note listing the lrs with diverged seeds (which have no data), for figures without a place to mark them."""
+    counts, totals = r.counts("diverged"), r.counts("runs")
+    hit = [f"lr {lr:g} ({k}/{n} seeds)" for lr, k, n in zip(r.lrs, counts, totals) if k]
+    return (f"diverged, no data: {', '.join(hit)}",) if hit else ()

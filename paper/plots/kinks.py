@@ -1,6 +1,6 @@
 """Figure 8: measured / predicted ΔL against η per learning rate, without and with the kink term.
 
-From :meth:`Results.pooled_ratios` (``verification["by_lr"]``): per (lr, η) the mean over seeds of
+From :meth:`Results.pooled_ratios` (the analysis' ``by_lr``): per (lr, η) the mean over seeds of
 measured/predicted with its 95% interval (pooled draw by draw over the noise draws the runs share,
 or as independent runs where the results hold no per-draw increases; the footer says which).
 Left: the Hessian's prediction ½η² tr(HΣ₁) alone; middle: with the kink term, what the noise adds at
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from empirical.analysis.equivalence import BAND
 from paper.plots import elements, style
 from paper.plots.load import Results, Table
 
-BAND = (1 / 1.1, 1 / 0.9)  # measured/predicted with |predicted − measured| ≤ 10% of measured
 
 
 def draw(r: Results, control: Results | None = None) -> Figure:
@@ -33,7 +33,7 @@ def draw(r: Results, control: Results | None = None) -> Figure:
     for ax, (res, name, title) in zip(axes, panels):
         ax.set_xscale("log")
         ratios = res.pooled_ratios()
-        if ratios is None or not _lines(ax, ratios, name):
+        if not _lines(ax, ratios, name):
             ax.text(0.5, 0.5, "not in these results", transform=ax.transAxes, ha="center", va="center", color="0.4")
             notes.append(f"{title}: not in {res.folder.name}/summary.json (rerun the sweep, or python -m "
                          "empirical.verify)")  # fmt: skip
@@ -77,6 +77,5 @@ def _lines(ax: Any, ratios: Table, name: str) -> bool:
 
 
 def _pooling(r: Results) -> str:
-    """How the results pooled their seeds: 'draw by draw', 'as independent runs', or '—' without verification."""
-    ratios = r.pooled_ratios()
-    return ", ".join(sorted(set(ratios["pooling"]) - {""})) or "—" if ratios is not None else "—"
+    """How the results pooled their seeds: 'draw by draw', 'as independent runs', or '—' where no ratio was pooled."""
+    return ", ".join(sorted(set(r.pooled_ratios()["pooling"]) - {""})) or "—"

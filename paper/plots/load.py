@@ -1,8 +1,10 @@
 """Read a results folder (format: ``docs/results.md``) into tables; errors name what is missing.
 
-``runs.csv``, ``noise.csv`` and the row lists of ``summary.json["verification"]`` become
-:class:`Table` s of numpy columns (empty cells and JSON nulls are NaN). Per-lr aggregates come
-from ``summary.json["per_lr"]`` as :class:`Stats`: mean and 95% t-interval over seeds.
+``runs.csv``, ``noise.csv`` and the row lists of the sweep's noise model's block of
+``summary.json["analysis"]["noise_models"]`` become :class:`Table` s of numpy columns (empty cells
+and JSON nulls are NaN). Per-lr aggregates come from ``summary.json["per_lr"]`` as :class:`Stats`:
+mean and 95% t-interval over seeds. Every comparison of theory with measurement is read from that
+one analysis block; there is no second source to fall back on.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ RUNS_COLUMNS = (
     "lambda_max_train", "lambda_max_residual", "stability_bound",
 )  # fmt: skip
 NOISE_COLUMNS = ("run_id", "lr", "seed", "noise_level", "delta_loss", "delta_loss_se", "predicted_delta_loss")
-#: Keys of the per-(run, level) rows of ``verification["second_order"]`` and ``["fourth_order"]``.
+#: Keys of the per-(run, level) rows of the analysis' ``second_order`` and ``fourth_order``.
 ORDER_KEYS = ("lr", "seed", "noise_level", "measured", "measured_se", "predicted", "predicted_se")
-SWEET_SPOT_KEYS = ("noise_level", "measured_lr_acc", "measured_lr_loss", "predicted_lr")
-#: The predictions of ``verification["by_lr"]``, each with its pooled ratio over seeds.
+SWEET_SPOT_KEYS = ("noise_level", "measured_lr_acc", "measured_lr_loss", "predicted_lr", "null_lr")
+#: The predictions of the analysis' ``by_lr``, each with its pooled ratio over seeds.
 PREDICTIONS = ("second_order", "fourth_order", "with_kinks")
-_TEXT = {"run_id", "status", "failure", "noise_model", "curvature", "target", "pooling"}
+_TEXT = {"run_id", "status", "failure", "noise_model", "candidate", "pooling", "equivalence", "next"}
 
 
 class ResultsError(ValueError):
@@ -131,9 +133,18 @@ class Results:
         return np.array([a["lr"] for a in self.per_lr], dtype=float)
 
     @property
+    def noise_model(self) -> str:
+        """The sweep's noise model (``config.json``), the one the figures of ΔL against η draw."""
+        return _key(self.sweep, "noise_model", self.folder / "config.json")
+
+    @property
     def noise_levels(self) -> np.ndarray:
-        """The noise levels η, ascending."""
-        return np.unique(self.noise["noise_level"][np.isfinite(self.noise["noise_level"])])
+        """The sweep's noise model's levels η, ascending (other models' rows of noise.csv left out)."""
+        levels = self.noise["noise_level"]
+        mine = np.isfinite(levels)
+        if "noise_model" in self.noise.columns:
+            mine &= self.noise["noise_model"] == self.noise_model
+        return np.unique(levels[mine])
 
     def counts(self, key: str) -> np.ndarray:
         """Per lr: ``runs``, ``ok`` or ``diverged`` (number of seeds)."""
@@ -154,78 +165,77 @@ class Results:
         return _stats([_key(a, metric, self._where(a)) for a in self.per_lr])
 
     def level_stats(self, metric: str, noise_level: float) -> Stats:
-        """Per lr: a noise metric (e.g. ``noisy_acc_mean``) at one noise level."""
+        """Per lr: a noise metric (e.g. ``noisy_acc_mean``) at one level of the sweep's noise model."""
         cells = []
         for a in self.per_lr:
-            levels = [lv for lv in _key(a, "levels", self._where(a)) if math.isclose(lv["noise_level"], noise_level)]
+            levels = [lv for lv in _key(a, "levels", self._where(a)) if math.isclose(lv["noise_level"], noise_level)
+                      and lv.get("noise_model", self.noise_model) == self.noise_model]
             cells.append(_key(levels[0], metric, f"{self._where(a)} level {noise_level:g}") if levels else None)
         return _stats(cells)
 
     @property
-    def verification(self) -> dict[str, Any] | None:
-        """``summary.json["verification"]`` or None where the checks have not run."""
-        return self.summary.get("verification")
+    def analysis(self) -> dict[str, Any]:
+        """The block of ``summary.json["analysis"]["noise_models"]`` for the sweep's noise model."""
+        model = self.noise_model
+        for block in self.blocks:
+            if block.get("noise_model") == model:
+                return block
+        raise ResultsError(f"{self.folder / 'summary.json'}[analysis] has no block for noise model {model!r} "
+                           f"(config.json's); it has: {', '.join(str(b.get('noise_model')) for b in self.blocks) or 'none'}")  # fmt: skip
 
-    def has_check(self, key: str) -> bool:
-        """Whether ``summary.json["verification"][key]`` is present."""
-        return (self.verification or {}).get(key) is not None
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        """Every noise model's block of ``summary.json["analysis"]["noise_models"]``, in name order."""
+        return self._analysis_key("noise_models")
 
-    def verification_rows(self, key: str, required: Iterable[str]) -> Table | None:
-        """``verification[key]`` as a :class:`Table`, or None where absent."""
-        rows = (self.verification or {}).get(key)
-        if rows is None:
-            return None
-        return table(f"{self.folder / 'summary.json'}[verification][{key}]", rows, required)
+    @property
+    def comparison(self) -> dict[str, Any]:
+        """``summary.json["analysis"]["noise_model_comparison"]``: the noise models side by side (``reference``,
+        ``models``, ``verdict``)."""
+        return self._analysis_key("noise_model_comparison")
+
+    @property
+    def layers(self) -> dict[str, Any] | None:
+        """``summary.json["analysis"]["layers"]``: the per-layer sensitivity; None where the sweep measured none."""
+        return self._analysis_key("layers")
+
+    @property
+    def timed(self) -> list[dict[str, Any]]:
+        """The blocks of the noise models whose levels are inference times (``timed``: true, e.g. pcm)."""
+        return [b for b in self.blocks if b.get("timed")]
+
+    def _analysis_key(self, key: str) -> Any:
+        where = self.folder / "summary.json"
+        return _key(_key(self.summary, "analysis", where), key, f"{where}[analysis]")
+
+    def rows(self, key: str, required: Iterable[str] = ()) -> Table:
+        """The analysis block's row list ``key`` as a :class:`Table`; raises naming it where it is absent."""
+        where = f"{self.folder / 'summary.json'}[analysis][{self.analysis['noise_model']}]"
+        return table(f"{where}[{key}]", _key(self.analysis, key, where), required)
 
     def delta_loss(self) -> Table:
-        """Per (run, level): ``lr, seed, noise_level, measured, measured_se, predicted, predicted_se``.
+        """Per (run, level) with a measured ΔL: ``lr, seed, noise_level, measured, measured_se, predicted,
+        predicted_se`` (the analysis' ``second_order``); diverged runs have no rows."""
+        rows = self.rows("second_order", ORDER_KEYS)
+        return rows.where(np.isfinite(rows["measured"]))
 
-        From ``verification["second_order"]`` when present; otherwise from ``noise.csv``
-        (``delta_loss``, ``delta_loss_se``, ``predicted_delta_loss``) with the prediction's SE
-        ½η²·``noise_trace_test_se`` from ``runs.csv``. Rows of diverged runs are left out.
-        """
-        rows = self.verification_rows("second_order", ORDER_KEYS)
-        if rows is not None:
-            return rows.where(np.isfinite(rows["measured"]))
-        n = self.noise.where(np.isfinite(self.noise["delta_loss"]))
-        trace_se = dict(zip(self.runs["run_id"], self.runs["noise_trace_test_se"]))
-        eta = n["noise_level"]
-        return Table(
-            f"{self.folder / 'noise.csv'} and runs.csv",
-            {
-                "lr": n["lr"], "seed": n["seed"], "noise_level": eta,
-                "measured": n["delta_loss"], "measured_se": n["delta_loss_se"],
-                "predicted": n["predicted_delta_loss"],
-                "predicted_se": 0.5 * eta**2 * np.array([trace_se.get(r, np.nan) for r in n["run_id"]], dtype=float),
-            },
-        )  # fmt: skip
-
-    def pooled_ratios(self) -> Table | None:
-        """Per (lr, level), seeds pooled (``verification["by_lr"]``): ``lr``, ``noise_level``, ``seeds``,
+    def pooled_ratios(self) -> Table:
+        """Per (lr, level), seeds pooled (the analysis' ``by_lr``): ``lr``, ``noise_level``, ``seeds``,
         ``pooling`` (how: ``draw by draw`` or ``as independent runs``) and per prediction of
-        :data:`PREDICTIONS` ``<name>_ratio``, ``<name>_ci_low``, ``<name>_ci_high``; None where the results have no verification. A prediction missing from the results
-        (the kink term before it was measured) has NaN columns.
+        :data:`PREDICTIONS` ``<name>_ratio``, ``<name>_ci_low``, ``<name>_ci_high`` (NaN where the results lack
+        the prediction, e.g. the kink term before it was measured).
         """
-        rows = (self.verification or {}).get("by_lr")
-        if rows is None:
-            return None
         flat = [
             {"lr": row["lr"], "noise_level": row["noise_level"], "seeds": row.get("seeds"), "pooling": row.get("pooling"),
              **{f"{name}_{key}": (row.get(name) or {}).get(f"ratio{part}") for name in PREDICTIONS
                 for key, part in (("ratio", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"))}}
-            for row in rows
+            for row in _key(self.analysis, "by_lr", self.folder / "summary.json")
         ]  # fmt: skip
-        return table(f"{self.folder / 'summary.json'}[verification][by_lr]", flat, ("lr", "noise_level"))
+        return table(f"{self.folder / 'summary.json'}[analysis][by_lr]", flat, ("lr", "noise_level"))
 
     def sweet_spots(self) -> Table:
-        """Per noise level: measured (by accuracy, by loss) and predicted sweet-spot lr.
-
-        From ``verification["sweet_spot"]`` when present, else ``summary.json["sweet_spot"]``.
-        """
-        rows = self.verification_rows("sweet_spot", SWEET_SPOT_KEYS)
-        if rows is not None:
-            return rows
-        return table(f"{self.folder / 'summary.json'}[sweet_spot]", self.section("sweet_spot"), SWEET_SPOT_KEYS)
+        """Per noise level: measured (by accuracy, by loss), predicted and null sweet-spot lr."""
+        return self.rows("sweet_spot", SWEET_SPOT_KEYS)
 
     def _where(self, entry: dict[str, Any]) -> str:
         return f"{self.folder / 'summary.json'}[per_lr] entry lr={entry.get('lr')}"
@@ -272,6 +282,10 @@ def _stats(cells: list[dict[str, Any] | None]) -> Stats:
 def _column(source: str, name: str, values: list[Any]) -> np.ndarray:
     if name in _TEXT:
         return np.array(["" if v is None else str(v) for v in values], dtype=object)
+    if any(isinstance(v, (dict, list)) for v in values):  # a nested entry (e.g. a paired comparison): kept as is
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
     try:
         return np.array([_float(v) for v in values], dtype=float)
     except ValueError:

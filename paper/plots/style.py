@@ -90,3 +90,14 @@ def plain_numbers(axis: Any) -> None:
 def eta(value: float) -> str:
     """Legend text for a noise level."""
     return f"η = {value:g}"
+
+
+def y_scale(ax: Any, values: np.ndarray) -> None:
+    """A log y axis where every finite value is positive and they span more than a decade, else linear
+    (with a line at 0 when the values change sign)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size and (v > 0).all() and v.max() > 10 * v.min():
+        ax.set_yscale("log")
+    elif v.size and v.min() < 0 < v.max():
+        ax.axhline(0.0, color="0.5", linewidth=0.6, zorder=1)

@@ -83,7 +83,8 @@ def synthetic_records(kink_share: float = 0.0, pairs: int | None = None) -> list
                 "test_loss": math.nan, "test_acc": 0.1, "stability_bound": 3.8}  # fmt: skip
     records.append({"run_id": "lr1_seed0", "status": "diverged", "lr": 1.0, "seed": 0, "config": {"activation": "relu"},
                     "metrics": diverged,
-                    "noise": [{"noise_level": eta, "run_id": "lr1_seed0", "lr": 1.0, "seed": 0}
+                    "noise": [{"noise_level": eta, "run_id": "lr1_seed0", "lr": 1.0, "seed": 0,
+                               "noise_model": "layer-relative"}
                               for eta in LEVELS]})  # fmt: skip
     return records
 
@@ -117,6 +118,8 @@ class Quadratic:
 def quadratic(levels: tuple[float, ...] = (0.01, 0.1, 1.0), d: int = 30, draws: int = 5000) -> Quadratic:
     """The run row (tr(AΣ₁) by Hutchinson with its SE, as the sweep estimates it; M, gᵀΣ₁g and
     tr((AΣ₁)²) exact) and per level the Monte Carlo ΔL over antithetic pairs, as the sweep measures it.
+    Each level draws its own noise (seed 4 + its index): on a quadratic ΔL/η² is the same at every
+    level, so shared draws would repeat one check; independent ones make each level a new one.
 
     Cached (M takes seconds on first use): read the result, do not modify it."""
     g_ = gen(1)
@@ -135,8 +138,8 @@ def quadratic(levels: tuple[float, ...] = (0.01, 0.1, 1.0), d: int = 30, draws: 
            "hsigma_sq_trace_test_se": 0.0, "hessian_trace_test": float(A.trace())}  # fmt: skip
     noise_rows = []
     w0 = torch.zeros(d, dtype=F64)
-    for eta in levels:
-        e = eta * s * torch.randn(draws, d, generator=gen(4), dtype=F64)
+    for i, eta in enumerate(levels):
+        e = eta * s * torch.randn(draws, d, generator=gen(4 + i), dtype=F64)
         plus, minus = loss(w0 + e), loss(w0 - e)
         pair = (plus + minus) / 2 - loss(w0)
         noise_rows.append({"run_id": "q", "lr": 0.1, "seed": 0, "noise_level": eta, "samples": 2 * draws,

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from empirical.analysis.intervals import Z95
 from empirical.analysis.pooling import COMMON, INDEPENDENT, pooled
-from empirical.analysis.stats import Z95, compare
+from empirical.analysis.stats import compare
 
 
 def _cell(d: np.ndarray | None, p: float, p_se: float, m: float | None = None, m_se: float | None = None) -> dict:
@@ -72,3 +73,19 @@ def test_cells_without_a_positive_prediction_are_left_out_and_unequal_draws_fall
     assert pooled([good, _cell(d[:8], 1.0, 0.0)], "p2")["pooling"] == INDEPENDENT
     none = pooled([_cell(d, -1.0, 0.0)], "p2")
     assert none["cells"] == 0 and math.isnan(none["ratio"]) and not none["ci_contains_1"]
+
+
+def test_a_non_finite_prediction_error_leaves_the_pooled_interval_undetermined_and_flagged():
+    d = np.linspace(0.5, 1.5, 10)
+    got = pooled([_cell(d, 1.0, 0.01), _cell(d, 1.0, math.nan)], "p2")
+    assert got["se_missing"] and got["equivalence"] == "undetermined" and not got["ci_contains_1"]
+    assert math.isnan(got["ratio_ci_low"]) and got["ratio"] == pytest.approx(1.0)
+    assert not pooled([_cell(d, 1.0, 0.01)], "p2")["se_missing"]
+
+
+def test_the_pooled_interval_is_the_log_ratio_interval():
+    d = np.random.default_rng(3).gamma(4.0, 0.25, size=(2, 80))
+    got = pooled([_cell(d[0], 1.0, 0.0), _cell(d[1], 2.0, 0.0)], "p2")
+    rel = got["ratio_se"] / got["ratio"]
+    assert got["ratio_ci_low"] == pytest.approx(got["ratio"] * math.exp(-Z95 * rel))
+    assert got["ratio_ci_high"] == pytest.approx(got["ratio"] * math.exp(Z95 * rel))

@@ -37,7 +37,7 @@ def test_cells_add_the_kink_term_and_carry_the_per_draw_increases():
     c = cells(*rows(synthetic_records(kink_share=0.3, pairs=10)))
     x = next(x for x in c if x["run_id"] == "lr0.01_seed1" and x["noise_level"] == 0.05)
     assert x["kink"] == pytest.approx(0.3 * x["p2"]) and x["kink_se"] == pytest.approx(0.05 * x["kink"])
-    assert x["pk"] == pytest.approx(x["p2"] + x["kink"]) and x["pk"] == pytest.approx(x["predicted_delta_loss_kink"])
+    assert x["pk"] == pytest.approx(x["p2"] + x["kink"])
     assert x["pk_se"] == pytest.approx(math.hypot(x["p2_se"], x["kink_se"]))
     assert len(x["pair_increase"]) == 10 and x["pair_increase"].mean() == pytest.approx(x["delta_loss"])
 

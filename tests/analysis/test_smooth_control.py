@@ -19,7 +19,7 @@ import torch
 from empirical import analysis, curvature
 from empirical.analysis.pooling import COMMON, pooled
 from empirical.analysis.predictions import cells
-from empirical.analysis.stats import Z95
+from empirical.analysis.intervals import Z95
 from empirical.experiment import noise, run
 from empirical.sweep import config as cfg
 from empirical.sweep import store
@@ -77,5 +77,6 @@ def test_the_verdict_says_the_kink_term_is_zero(control):
     config, out, _ = control
     records = list(store.finished_runs(out).values())
     v = analysis.summarize(config.to_dict(), store.run_rows(records), store.noise_rows(records), bootstrap=10)
-    assert v["verification"]["kinks"]["state"] == "zero"
-    assert any(line.startswith("Kink term: 0 in every run") for line in v["verification"]["verdict"])
+    (block,) = v["analysis"]["noise_models"]
+    assert block["kinks"]["state"] == "zero"
+    assert any(line.startswith("Kink term: 0 in every run") for line in block["verdict"])

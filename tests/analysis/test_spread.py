@@ -28,5 +28,9 @@ def test_variance_rows_on_synthetic_rows():
     assert r["predicted_std"] == pytest.approx(want) and r["ratio"] == pytest.approx(1.0)
     assert r["gradient_share"] == pytest.approx(0.2**2 * 0.05 / want**2)
     assert r["measured_std_se"] == pytest.approx(r["measured_std"] / math.sqrt(2 * (32 - 1)))
+    # checked only where the η² gradient term dominates: every cell at η = 0.01, none at η = 0.2
+    assert {r["checked"] for r in v if r["noise_level"] == 0.01} == {True}
+    assert {r["checked"] for r in v if r["noise_level"] == 0.2} == {False}
+    assert all(r["checked"] == (r["gradient_share"] >= spread.DOMINANT) for r in v)
     fits = spread.variance_fit(v)
-    assert [f["noise_level"] for f in fits] == list(LEVELS) and all(f["runs"] == len(LRS) * len(SEEDS) for f in fits)
+    assert 0.2 not in [f["noise_level"] for f in fits] and fits[0]["runs"] == len(LRS) * len(SEEDS)

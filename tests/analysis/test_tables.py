@@ -16,14 +16,15 @@ def test_number_formats():
     assert tables.plus_minus({"mean": 2.0, "ci_low": 1.5, "ci_high": 2.5}, 3) == "2 ± 0.5"
     assert tables.plus_minus({"mean": 2.0, "ci_low": math.nan, "ci_high": math.nan}, 3) == "2"
     assert tables.ratio_cell({"ratio": 1.2, "ratio_ci_low": 1.0, "ratio_ci_high": 1.4}) == "1.20±0.20"
+    assert tables.ratio_cell({"ratio": 0.4, "ratio_ci_low": 0.01, "ratio_ci_high": 9.0}) == "0.40 n.r."
+    assert tables.ratio_cell({"ratio": 1.0, "ratio_ci_low": math.nan, "ratio_ci_high": math.nan}) == "1.00 —"
 
 
 def test_report_prints_each_table_once_and_the_bound_of_a_diverged_lr():
     text = analysis.report(analysis.summarize({"preset": "x"}, *rows(synthetic_records()), bootstrap=50))
-    for heading in ("Per learning rate", "Noisy test accuracy", "Measured / predicted ΔL, prediction ½η² tr(HΣ₁);",
-                    "Across runs per level", "Breakdown level", "Spread of ΔL across draws", "Spearman ρ across",
-                    "Sweet spot (lr)", "Verdict:"):  # fmt: skip
+    for heading in ("Notation:", "Per learning rate", "Noisy test accuracy", "Measured / predicted ΔL, prediction ½η² tr(HΣ₁);",
+                    "Per level across runs", "Breakdown per run", "Within-lr partial correlation r", "Sweet spot (lr)",
+                    "Verdict:"):  # fmt: skip
         assert text.count(heading) == 1, heading
-    assert "Sweet spot by noise level" not in text  # the less informative duplicate is gone
     diverged = next(line for line in text.splitlines() if line.split()[:2] == ["1", "0/1"])
     assert diverged.split()[-1] == "3.8" and "nan" not in text  # 2(1+β)/lr needs no training

@@ -1,4 +1,4 @@
-"""``python -m empirical.verify``: prints the verification of a results folder or writes it as JSON;
+"""``python -m empirical.verify``: prints the analysis of a results folder or writes it as JSON;
 bad input gives one line on stderr and exit status 2."""
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ def test_cli_on_a_synthetic_folder_prints_the_verdict_and_writes_json(tmp_path, 
     out = write_folder(tmp_path / "res", synthetic_records())
     assert verify.main([str(out), "--json", str(tmp_path / "v.json"), "--bootstrap", "200"]) == 0
     text = capsys.readouterr().out
-    for heading in ("Measured / predicted ΔL", "Breakdown", "Spread of ΔL", "Spearman ρ", "Sweet spot", "Verdict:"):
+    for heading in ("Measured / predicted ΔL", "Breakdown", "Within-lr partial", "Sweet spot", "Verdict:", "- Answer:"):
         assert heading in text
     written = json.loads((tmp_path / "v.json").read_text())
-    for key in ("second_order", "fourth_order", "sweet_spot", "spearman", "variance", "breakdown", "verdict"):
-        assert written[key], key
-    direct = analysis.summarize({}, *rows(synthetic_records()), activation="relu", bootstrap=200)["verification"]
+    (model,) = written["noise_models"]
+    for key in ("second_order", "fourth_order", "sweet_spot", "identification", "variance", "breakdown", "verdict"):
+        assert model[key], key
+    direct = analysis.summarize({}, *rows(synthetic_records()), activation="relu", bootstrap=200)["analysis"]
     assert written == json.loads(json.dumps(store._strict(direct)))
     assert verify.main([str(out), "--json", "-", "--bootstrap", "20"]) == 0
-    assert json.loads(capsys.readouterr().out)["second_order"]
+    assert json.loads(capsys.readouterr().out)["noise_models"][0]["second_order"]
 
 
 @pytest.mark.parametrize("case", ["missing", "file", "empty", "corrupt", "badflag", "unknown"])
@@ -63,8 +64,8 @@ def test_pooling_is_draw_by_draw_from_the_run_records_and_says_so_from_the_csv_f
     assert verify.main([str(out), "--bootstrap", "10"]) == 0
     text = capsys.readouterr().out
     assert "seeds pooled (draw by draw)" in text and "treat runs as independent" not in text
-    assert "Kink term: measured / predicted ΔL without and with it" in text
+    assert "Kink term (noise at the activation kinks" in text
     shutil.rmtree(out / "runs")  # runs.csv and noise.csv hold no per-draw increases
     assert verify.main([str(out), "--bootstrap", "10"]) == 0
     text = capsys.readouterr().out
-    assert "seeds pooled (as independent runs)" in text and "Pooled intervals treat runs as independent" in text
+    assert "seeds pooled (as independent runs)" in text and "intervals treat runs as independent" in text

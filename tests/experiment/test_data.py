@@ -206,16 +206,16 @@ def test_mnist1d_default_splits():
     assert torch.equal(x_first, x[:7]) and torch.equal(y_first, y[:7])
 
 
-def test_mnist1d_depends_only_on_options_and_leaves_global_rngs_alone():
+def test_mnist1d_depends_only_on_options_and_leaves_global_rngs_alone(monkeypatch):
     options = {"num_samples": 200, "seed": 3}
-    data._generate_mnist1d.cache_clear()
+    monkeypatch.setattr(data, "_GENERATED", {})
     np.random.seed(1)
     random.seed(1)
     numpy_before, python_before = np.random.get_state()[1].copy(), random.getstate()
     x, y = data.load("mnist1d", "train", **options)
     assert np.array_equal(np.random.get_state()[1], numpy_before)
     assert random.getstate() == python_before
-    data._generate_mnist1d.cache_clear()
+    data._GENERATED.clear()
     np.random.seed(2)
     x_again, y_again = data.load("mnist1d", "train", **options)
     assert x.shape == (160, 1, 40) and torch.equal(x, x_again) and torch.equal(y, y_again)
@@ -276,3 +276,13 @@ def test_augment_is_deterministic_per_seed_and_varies_across_samples():
 def test_augment_refuses_non_image_batches():
     with pytest.raises(ValueError, match=r"\(N, C, H, W\). Got shape \(3, 32, 32\)"):
         data.augment(torch.zeros(3, 32, 32), torch.Generator())
+
+
+def test_a_process_preloaded_with_anothers_generations_does_not_generate_again(monkeypatch):
+    monkeypatch.setattr(data, "_GENERATED", {})
+    x, _ = data.load("mnist1d", "test", num_samples=100)
+    generations = data.generated()
+    monkeypatch.setattr(data, "_GENERATED", {})
+    monkeypatch.setattr(data.mnist1d.data, "make_dataset", lambda args: pytest.fail("generated again"))
+    data.preload(generations)
+    assert torch.equal(data.load("mnist1d", "test", num_samples=100)[0], x)

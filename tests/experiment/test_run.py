@@ -38,13 +38,15 @@ def test_failure_reasons():
 def test_noise_row_adds_the_kink_prediction_and_keeps_every_pairs_increase():
     losses = np.array([[1.2, 1.0], [1.4, 1.3], [1.1, 1.1]])
     level = NoisyEvaluation(0.1, 1.0, 0.9, losses, np.full((3, 2), 0.8))
-    row = noise_row(level, 48.0, 0.01, 0.002)
+    row = noise_row(level, 48.0, 0.4, 0.01, 0.002)
     assert row["predicted_delta_loss"] == pytest.approx(0.5 * 0.1**2 * 48.0)
+    assert row["predicted_delta_loss_se"] == pytest.approx(0.5 * 0.1**2 * 0.4)
+    assert row["mean_delta_loss"] == 0.0  # zero-mean noise
     assert row["predicted_delta_loss_kink"] == pytest.approx(row["predicted_delta_loss"] + 0.01)
     assert (row["kink_delta_loss"], row["kink_delta_loss_se"]) == (0.01, 0.002)
     assert row["pair_increase"] == pytest.approx([0.1, 0.35, 0.1]) and row["delta_loss"] == pytest.approx(0.55 / 3)
     json.dumps(row)  # run.json holds it: plain numbers and lists
-    smooth = noise_row(level, 48.0, 0.0, 0.0)
+    smooth = noise_row(level, 48.0, 0.4, 0.0, 0.0)
     assert smooth["predicted_delta_loss_kink"] == smooth["predicted_delta_loss"]  # exactly, not approximately
 
 

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from empirical.experiment.train import train
+from empirical.experiment.train import FROZEN_EPOCHS, frozen, train
 
 
 def _data():
@@ -39,3 +39,28 @@ def test_huge_learning_rate_is_recorded_as_diverged_and_stops_early():
     result = _fit(_model(0), 1e4, epochs=50)
     assert result.status == "diverged" and result.failure in ("nonfinite", "exploded")
     assert result.epochs < 50
+
+
+def _dead(seed: int) -> nn.Module:
+    """Every hidden ReLU is off on every input: only the output bias can learn."""
+    model = _model(seed)
+    with torch.no_grad():
+        model[0].bias.fill_(-1e3)
+    return model
+
+
+def test_frozen_is_true_only_for_a_network_with_constant_logits():
+    x, _ = _data()
+    assert frozen(_dead(0), x)
+    assert not frozen(_model(0), x)
+
+
+def test_a_frozen_network_stops_as_collapsed_after_two_epochs():
+    result = _fit(_dead(0), 0.05, epochs=10)
+    assert result.status == "diverged" and result.failure == "collapsed"
+    assert result.epochs == FROZEN_EPOCHS
+
+
+def test_a_network_that_learns_is_never_stopped_as_frozen():
+    result = _fit(_model(0), 1e-4, epochs=4)  # too small a step to leave the label entropy in 4 epochs
+    assert result.status == "ok" and result.epochs == 4

@@ -40,16 +40,23 @@ def test_load_gives_per_lr_aggregates_counts_and_run_values(tmp_path):
     assert r.per_lr_run_value("stability_bound") == pytest.approx([2 * (1 + MOMENTUM) / lr for lr in LRS])
 
 
-def test_delta_loss_comes_from_verification_or_else_from_noise_csv(tmp_path):
-    checked = load(write_results(tmp_path / "a"))
-    fallback = load(write_results(tmp_path / "b", verification=False))
-    a, b = checked.delta_loss(), fallback.delta_loss()
-    assert "verification" in a.source and "noise.csv" in b.source
-    assert len(a) == len(b) == 7 * len(LEVELS)  # 8 runs, one diverged: its rows have no ΔL
-    assert b["measured"] == pytest.approx(a["measured"]) and b["predicted"] == pytest.approx(a["predicted"])
-    trace_se = dict(zip(fallback.runs["run_id"], fallback.runs["noise_trace_test_se"]))
-    first = fallback.noise.where(np.isfinite(fallback.noise["delta_loss"]))
-    assert b["predicted_se"][0] == pytest.approx(0.5 * first["noise_level"][0] ** 2 * trace_se[first["run_id"][0]])
+def test_delta_loss_comes_from_the_analysis_block_only(tmp_path):
+    r = load(write_results(tmp_path / "a"))
+    d = r.delta_loss()
+    assert "[analysis][layer-relative][second_order]" in d.source
+    assert len(d) == 7 * len(LEVELS)  # 8 runs, one diverged: its rows have no ΔL
+    ok = r.noise.where(np.isfinite(r.noise["delta_loss"]))
+    assert sorted(d["measured"]) == pytest.approx(sorted(ok["delta_loss"]))
+    bare = load(write_results(tmp_path / "b", with_analysis=False))
+    with pytest.raises(ResultsError, match=r"summary.json has no key 'analysis'"):
+        bare.delta_loss()  # no fallback to noise.csv
+
+
+def test_the_block_of_the_sweeps_noise_model_is_read_and_a_missing_one_is_named(tmp_path):
+    folder = write_results(tmp_path / "res")
+    _edit_summary(folder, lambda s: s["analysis"]["noise_models"][0].update(noise_model="additive"))
+    with pytest.raises(ResultsError, match=r"no block for noise model 'layer-relative'.*it has: additive"):
+        load(folder).analysis
 
 
 @pytest.mark.parametrize(("name", "column"), [("runs.csv", "hessian_trace_test"), ("noise.csv", "delta_loss_se")])
@@ -69,13 +76,13 @@ def test_a_missing_file_is_named_with_the_command_that_writes_it(tmp_path):
         load(tmp_path / "nowhere")
 
 
-def test_a_missing_summary_key_or_verification_column_is_named(tmp_path):
+def test_a_missing_summary_key_or_analysis_column_is_named(tmp_path):
     folder = write_results(tmp_path / "res")
-    _edit_summary(folder, lambda s: s.pop("sweet_spot"))
-    with pytest.raises(ResultsError, match=r"summary.json has no key 'sweet_spot'"):
-        load(folder).section("sweet_spot")
-    _edit_summary(folder, lambda s: [row.pop("predicted_se") for row in s["verification"]["second_order"]])
-    with pytest.raises(ResultsError, match=r"\[verification\]\[second_order\] has no column 'predicted_se'"):
+    _edit_summary(folder, lambda s: s.pop("per_lr"))
+    with pytest.raises(ResultsError, match=r"summary.json has no key 'per_lr'"):
+        load(folder).section("per_lr")
+    _edit_summary(folder, lambda s: [row.pop("predicted_se") for row in s["analysis"]["noise_models"][0]["second_order"]])
+    with pytest.raises(ResultsError, match=r"\[second_order\] has no column 'predicted_se'"):
         load(folder).delta_loss()
 
 
@@ -90,7 +97,7 @@ def test_a_non_numeric_cell_is_named(tmp_path):
         load(folder)
 
 
-def test_pooled_ratios_flatten_the_verifications_by_lr_rows(tmp_path):
+def test_pooled_ratios_flatten_the_analysis_by_lr_rows(tmp_path):
     r = load(write_results(tmp_path / "res"))
     ratios = r.pooled_ratios()
     stable = [lr for lr in LRS if lr != 0.3]  # lr 0.3 has one diverged seed: its other seed still counts
@@ -100,4 +107,5 @@ def test_pooled_ratios_flatten_the_verifications_by_lr_rows(tmp_path):
     at = np.isin(ratios["lr"], stable)
     assert np.all(ratios["with_kinks_ci_low"][at] < ratios["with_kinks_ratio"][at])
     assert np.all(np.isnan(ratios["fourth_order_ratio"]))  # the synthetic runs hold no fourth moment
-    assert load(write_results(tmp_path / "bare", verification=False)).pooled_ratios() is None
+    with pytest.raises(ResultsError, match="has no key 'analysis'"):
+        load(write_results(tmp_path / "bare", with_analysis=False)).pooled_ratios()

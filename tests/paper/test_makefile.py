@@ -4,6 +4,7 @@ Each test runs make on a copy of paper/ inside a temporary repository root, so t
 paper/figures and paper/generated stay untouched.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 def root(tmp_path: Path) -> Path:
     """A repository root holding a clean copy of paper/."""
     ignore = shutil.ignore_patterns("figures", "__pycache__", "paper.pdf", "paper.aux", "paper.log", "paper.fls",
-                                    "paper.out", "paper.fdb_latexmk", "setup.tex", "results_table.tex")  # fmt: skip
+                                    "paper.out", "paper.fdb_latexmk", "setup.tex", "results_table.tex", "abstract.tex",
+                                    "conclusion.tex", "optional_figures.tex")  # fmt: skip
     shutil.copytree(PAPER, tmp_path / "repo" / "paper", ignore=ignore)
     return tmp_path / "repo"
 
@@ -64,6 +66,19 @@ def test_missing_results_and_theory_are_made_first(root):
     sweep = f"-m empirical.hessian_sweep --out \"{root / 'results' / 'new'}\" --preset smoke"
     assert sweep in plan and "-m theory.derive" in plan
     assert plan.index(sweep) < plan.index("-m paper.plots")
+
+
+def test_theory_tex_is_rebuilt_when_a_theory_module_changes(root):
+    theory = root / "theory"
+    theory.mkdir()
+    (theory / "derive.py").write_text("")
+    tex = root / "paper" / "generated" / "theory.tex"
+    os.utime(theory / "derive.py", (1_000, 1_000))
+    os.utime(tex, (2_000, 2_000))
+    write_results(root / "res")
+    assert "-m theory.derive" not in _make(root, "-n", "figures", f"RESULTS={root / 'res'}").stdout
+    os.utime(theory / "derive.py", (3_000, 3_000))  # edited after theory.tex was written
+    assert "-m theory.derive" in _make(root, "-n", "figures", f"RESULTS={root / 'res'}").stdout
 
 
 def test_a_control_folder_is_passed_to_the_figures(root):

@@ -19,10 +19,10 @@ def _texts(fig) -> str:
 @pytest.mark.parametrize(
     "options",
     [
-        {},  # 4 lrs × 2 seeds, one diverged run, with the verification key
-        {"verification": False, "lrs": (0.01, 0.1, 1000.0), "seeds": (0,), "diverged": ((1000.0, 0),)},
+        {},  # 4 lrs × 2 seeds, one diverged run
+        {"lrs": (0.01, 0.1, 1000.0), "seeds": (0,), "diverged": ((1000.0, 0),)},
     ],
-    ids=["verification", "one-seed-all-diverged-lr"],
+    ids=["two-seeds", "one-seed-all-diverged-lr"],
 )
 def test_every_figure_is_written_as_a_valid_pdf_and_png(tmp_path, options):
     paths = render(load(write_results(tmp_path / "res", **options)), tmp_path / "fig")
@@ -47,24 +47,47 @@ def test_diverged_runs_are_marked_not_dropped(tmp_path):
     assert "diverged, no data: lr 0.3 (1/2)" in _texts(agreement.draw(r))
 
 
-def test_fourth_order_curve_when_verified_and_a_note_when_not(tmp_path):
-    verified = _texts(orders.draw(load(write_results(tmp_path / "a"))))
-    bare = _texts(orders.draw(load(write_results(tmp_path / "b", verification=False))))
-    assert "4th order" in verified and "not in results" not in verified
-    assert "4th order" not in bare and "fourth-order prediction not in results" in bare
-    assert "no verification in results" in _texts(agreement.draw(load(tmp_path / "b")))
+def test_unresolved_or_absent_fourth_order_is_said_and_diverged_lrs_get_a_note(tmp_path):
+    lost = ((1000.0, 0), (1000.0, 1))
+    r = load(write_results(tmp_path / "a", lrs=(0.01, 0.1, 1000.0), diverged=lost))
+    fig = orders.draw(r)
+    text = _texts(fig)
+    assert "4th order (resolved runs)" not in text and "fourth-order prediction not in results" in text
+    assert "every seed diverged at lr 1000: no panel" in text and "lr = 1000" not in text
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
 
 
-def test_fit_slope_and_r2_are_in_the_legend(tmp_path):
-    text = _texts(agreement.draw(load(write_results(tmp_path / "res"))))
-    assert "slope 1.1" in text and "R² = " in text  # synthetic ΔL = predicted × (1 + 3η): slope above 1
+def test_orders_y_axis_is_scaled_to_the_measurement(tmp_path):
+    r = load(write_results(tmp_path / "res"))
+    fig = orders.draw(r)
+    d = r.delta_loss()
+    for ax, lr in zip(fig.axes, r.lrs):
+        mine = d.where(d["lr"] == lr)
+        y = mine["measured"] / mine["noise_level"] ** 2
+        low, high = ax.get_ylim()
+        assert low <= y.min() and y.max() <= high and (high - low) < 4 * (y.max() - y.min() + 1e-12) + abs(y.max())
+
+
+def test_agreement_divides_out_half_eta2_and_states_the_fit(tmp_path):
+    r = load(write_results(tmp_path / "res"))
+    fig = agreement.draw(r)
+    text = _texts(fig)
+    assert "theory: y = x" in text and "fit on tr(HΣ₁)" in text and "intercept" in text
+    # synthetic ΔL = (1.1 ½η² tr(HΣ₁))(1 + 3η): the kink-adjusted slope is above 1 at η ≤ 0.05
+    fit = r.analysis["slope"]["with_kinks"]
+    assert f"slope {fit['slope']:.2f} [" in text
+    xs = [x for line in fig.axes[0].get_lines() for x in line.get_xdata()]
+    d = r.delta_loss()
+    trace = d["predicted"] / (0.5 * d["noise_level"] ** 2)
+    assert set(trace) <= set(xs) and min(xs) > trace.min() / 2  # tr(HΣ₁) (≥ 36 here), not ½η² tr(HΣ₁) (≤ 6)
 
 
 def test_cli_writes_figures_and_tex_and_names_a_missing_column(tmp_path, capsys):
     folder = write_results(tmp_path / "res")
     assert main([str(folder), "--out", str(tmp_path / "fig"), "--tex", str(tmp_path / "tex")]) == 0
     assert len(list((tmp_path / "fig").glob("*.png"))) == len(FIGURES)
-    assert {p.name for p in (tmp_path / "tex").iterdir()} == {"setup.tex", "results_table.tex"}
+    assert {p.name for p in (tmp_path / "tex").iterdir()} == {"setup.tex", "results_table.tex", "abstract.tex",
+                                                             "conclusion.tex", "optional_figures.tex"}
     header, *rows = (folder / "noise.csv").read_text().splitlines()
     (folder / "noise.csv").write_text("\n".join([header.replace("predicted_delta_loss", "predicted"), *rows]))
     assert main([str(folder), "--out", str(tmp_path / "fig2")]) == 2
@@ -88,8 +111,8 @@ def test_kink_figure_draws_both_ratios_per_lr_and_a_control_panel_when_given(tmp
 
 
 def test_kink_figure_says_what_the_results_lack(tmp_path):
-    text = _texts(kinks.draw(load(write_results(tmp_path / "bare", verification=False))))
-    assert text.count("not in these results") == 2 and "not in bare/summary.json" in text
+    text = _texts(kinks.draw(load(write_results(tmp_path / "gelu", activation="gelu"))))
+    assert "second order + kink term" in text  # a smooth network: the kink term is 0, both panels drawn
 
 
 def test_cli_draws_the_control_panel(tmp_path):

@@ -13,8 +13,8 @@ def test_synthetic_folder_has_every_contract_column_and_key(tmp_path):
         with (folder / name).open() as f:
             assert tuple(csv.DictReader(f).fieldnames) == columns
     s = json.loads((folder / "summary.json").read_text())
-    assert {"per_lr", "sweet_spot", "agreement", "verification"} <= set(s)
+    assert list(s) == ["preset", "runs", "diverged", "per_lr", "analysis"]
     assert [a["diverged"] for a in s["per_lr"]] == [0, 0, 0, 1]
-    assert set(s["verification"]) == {"by_lr", "second_order", "fourth_order", "sweet_spot", "spearman"}
-    bare = write_results(tmp_path / "bare", verification=False)
-    assert "verification" not in json.loads((bare / "summary.json").read_text())
+    assert [m["noise_model"] for m in s["analysis"]["noise_models"]] == ["layer-relative"]
+    bare = write_results(tmp_path / "bare", with_analysis=False)
+    assert "analysis" not in json.loads((bare / "summary.json").read_text())

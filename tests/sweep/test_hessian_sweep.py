@@ -127,6 +127,10 @@ def test_a_different_config_into_an_existing_folder_is_refused_and_results_stay(
         (["--noise-model", "gaussian"], "'gaussian'"),
         (["--noise-levels", "0.1", "-0.5"], "-0.5"),
         (["--lrs", "abc"], "'abc'"),
+        (["--noise-model", "pcm", "--noise-levels", "3600", "0"], "inference time 0.0 s"),
+        (["--noise-model", "pcm", "--noise-levels", "-1"], "inference time -1.0 s"),
+        (["--noise-model", "pcm", "--pcm-g-max", "0"], "pcm_g_max 0.0"),
+        (["--noise-blocks", "0"], "noise_blocks 0"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_value(tiny_config, tmp_path, capsys, flags, named):
@@ -240,3 +244,54 @@ def test_ctrl_c_exits_130_with_the_resume_hint(monkeypatch, capsys):
     monkeypatch.setattr(hessian_sweep, "_sweep", interrupted)
     assert hessian_sweep.main(["--preset", "smoke"]) == 130
     assert capsys.readouterr().err.strip() == "hessian_sweep: interrupted; rerun the same command to resume"
+
+
+def test_pcm_sweep_rows_carry_the_inference_time_and_the_mean_term(tiny_config, tmp_path, capsys):
+    out = tmp_path / "pcm"
+    assert _sweep(tiny_config, out, "--noise-model", "pcm", "--noise-levels", "1", "86400") == 0
+    with (out / "noise.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["run_id"] == "lr0.05_seed0"]
+    assert [float(r["inference_seconds"]) for r in rows] == [1.0, 86400.0]
+    for r in rows:
+        assert r["noise_model"] == "pcm" and float(r["delta_loss_se"]) > 0
+        mean_part, predicted = float(r["mean_delta_loss"]), float(r["predicted_delta_loss"])
+        assert mean_part != 0.0 and predicted != mean_part  # drift has a mean; the covariance adds to it
+    record = json.loads((out / "runs" / "lr0.05_seed0" / "run.json").read_text())
+    assert record["metrics"]["mean_terms_seconds"] > 0 and record["metrics"]["kink_seconds"] is None
+    assert "Time of the 2 run(s) executed" in capsys.readouterr().out
+
+
+def test_a_sweep_records_and_prints_where_its_time_went(tiny_config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _sweep(tiny_config, out) == 0
+    record = json.loads((out / "runs" / "lr0.05_seed0" / "run.json").read_text())
+    m = record["metrics"]
+    parts = [m[f"{p}_seconds"] for p in ("data", "train", "clean", "trace", "lambda_max", "kink", "noise")]
+    assert all(s > 0 for s in parts[1:]) and m["run_seconds"] == pytest.approx(sum(
+        v for k, v in m.items() if k.endswith("_seconds") and k != "run_seconds" and v is not None))
+    diverged = json.loads((out / "runs" / "lr1000_seed0" / "run.json").read_text())["metrics"]
+    assert diverged["train_seconds"] > 0 and diverged["noise_seconds"] is None
+    printed = capsys.readouterr().out
+    assert "Time of the 2 run(s) executed" in printed and "  noise " in printed
+
+
+def test_extra_noise_models_and_layers_get_their_own_rows(tiny_toml, tmp_path):
+    config = tmp_path / "extra.toml"
+    config.write_text(tiny_toml.replace("samples = 4\n", "samples = 4\nnoise_blocks = 2\nlayer_levels = [0.5]\n"
+                                        "layer_seeds = [0]\nlayer_samples = 4\n")
+                      + "[sweep.extra_noise_models]\nadditive = [0.01]\n")  # fmt: skip
+    out = tmp_path / "res"
+    assert _sweep(config, out) == 0
+    with (out / "noise.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["run_id"] == "lr0.05_seed0"]
+    by_model = {r["noise_model"]: r for r in rows if r["noise_model"] == "additive"}
+    additive = by_model["additive"]
+    relative = next(r for r in rows if r["noise_model"] == "layer-relative")
+    assert additive["noise_level"] == "0.01" and additive["noise_trace"] != relative["noise_trace"]
+    assert float(additive["predicted_delta_loss"]) == pytest.approx(0.5 * 0.01**2 * float(additive["noise_trace"]))
+    with (out / "layers.csv").open() as f:
+        layers = list(csv.DictReader(f))
+    record = json.loads((out / "runs" / "lr0.05_seed0" / "run.json").read_text())
+    # One row per noise target at the one level (large: below ~1e-5 nats float32 losses resolve no increase).
+    assert [r["layer"] for r in layers] == record["noise_targets"]
+    assert all(float(r["measured_se"]) > 0 and r["noise_model"] == "layer-relative" for r in layers)
