@@ -92,44 +92,11 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     ]
     layer_rows: list[dict[str, Any]] = []
     curvature_details: dict[str, Any] = {}
-    if status == "ok" and config.noise_model == "pcm":
-        curvature_details = measure_curvature(model, config, None, x_train, y_train, xte, yte, device, watch)
+    if status == "ok":
+        measure = measure_pcm if config.noise_model == "pcm" else measure_gaussian
+        curvature_details, noise_rows, layer_rows = measure(model, config, seed, names, x_train, y_train, xte, yte,
+                                                            device, watch)  # fmt: skip
         metrics.update(curvature_details.pop("metrics"))
-        with watch("mean_terms"):
-            terms = pcm_terms(model, config, names, xte, yte)
-        tiles = pcm.Tiles({name: p.shape for name, p in model.named_parameters() if name in names}, config.pcm_g_max)
-        with watch("noise"):
-            levels = evaluate.monte_carlo(
-                model, xte, yte, tiles, config.noise_levels, config.samples, config.noise_seed,
-                config.eval_batch_size, blocks=config.noise_blocks,
-            )  # fmt: skip
-        noise_rows = [pcm_row(level, *term) for level, term in zip(levels, terms, strict=True)]
-    elif status == "ok":
-        scales = noise.scale(model, config.noise_model, names)
-        curvature_details = measure_curvature(model, config, scales, x_train, y_train, xte, yte, device, watch)
-        metrics.update(curvature_details.pop("metrics"))
-        with watch("kink"):
-            kinks = kink_terms(model, config, scales, xte, yte)
-        curvature_details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
-        with watch("noise"):
-            levels = evaluate.monte_carlo(
-                model, xte, yte, scales, config.noise_levels, config.samples, config.noise_seed,
-                config.eval_batch_size, blocks=config.noise_blocks,
-            )  # fmt: skip
-        trace = (metrics["noise_trace_test"], metrics["noise_trace_test_se"])
-        noise_rows = [noise_row(lv, *trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
-        if seed in config.layer_seeds and config.layer_levels:
-            with watch("layers"):
-                layer_rows = per_layer.layer_rows(
-                    model, xte, yte, scales, config.layer_levels, samples=config.layer_samples,
-                    noise_seed=config.noise_seed, blocks=config.noise_blocks, batch_size=config.eval_batch_size,
-                    rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
-                    generator=theory_generator(config, LAYER_STREAM),
-                )  # fmt: skip
-        with watch("extra_noise_models"):
-            for name, extra_levels in config.extra_noise_models.items():
-                extra = extra_noise_rows(model, config, noise.scale(model, name, names), extra_levels, xte, yte)
-                noise_rows += [{**row, "noise_model": name} for row in extra]
     for row in noise_rows + layer_rows:
         row.update(run_id=run_id, lr=lr, seed=seed, noise_model=row.get("noise_model", config.noise_model))
     metrics.update({f"{part}_seconds": watch.seconds.get(part) for part in TIMED_PARTS})
@@ -155,6 +122,63 @@ def _execute(config: SweepConfig, lr: float, seed: int, out: Path, device: str) 
     return record
 
 
+
+
+Measured = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def measure_gaussian(
+    model: torch.nn.Module, config: SweepConfig, seed: int, names: list[str], x_train: Tensor, y_train: Tensor,
+    x_test: Tensor, y_test: Tensor, device: str, watch: Stopwatch,
+) -> Measured:
+    """A trained run under a Gaussian noise model: curvature (with ``metrics``), the kink term and the Monte
+    Carlo of the sweep's model, the per-layer sensitivity (seeds of ``layer_seeds``) and the extra noise
+    models; returns (curvature details, noise.csv rows, layers.csv rows)."""
+    scales = noise.scale(model, config.noise_model, names)
+    details = measure_curvature(model, config, scales, x_train, y_train, x_test, y_test, device, watch)
+    with watch("kink"):
+        kinks = kink_terms(model, config, scales, x_test, y_test)
+    details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
+    with watch("noise"):
+        levels = evaluate.monte_carlo(
+            model, x_test, y_test, scales, config.noise_levels, config.samples, config.noise_seed,
+            config.eval_batch_size, blocks=config.noise_blocks,
+        )  # fmt: skip
+    trace = (details["metrics"]["noise_trace_test"], details["metrics"]["noise_trace_test_se"])
+    rows = [noise_row(lv, *trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
+    layer_rows: list[dict[str, Any]] = []
+    if seed in config.layer_seeds and config.layer_levels:
+        with watch("layers"):
+            layer_rows = per_layer.layer_rows(
+                model, x_test, y_test, scales, config.layer_levels, samples=config.layer_samples,
+                noise_seed=config.noise_seed, blocks=config.noise_blocks, batch_size=config.eval_batch_size,
+                rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
+                generator=theory_generator(config, LAYER_STREAM),
+            )  # fmt: skip
+    for name, extra_levels in config.extra_noise_models.items():
+        with watch("extra_noise_models"):
+            extra = extra_noise_rows(model, config, noise.scale(model, name, names), extra_levels, x_test, y_test)
+        rows += [{**row, "noise_model": name} for row in extra]
+    return details, rows, layer_rows
+
+
+def measure_pcm(
+    model: torch.nn.Module, config: SweepConfig, seed: int, names: list[str], x_train: Tensor, y_train: Tensor,
+    x_test: Tensor, y_test: Tensor, device: str, watch: Stopwatch,
+) -> Measured:
+    """A trained run under the pcm noise model: tr(H) and λ_max (with ``metrics``), the mean terms and
+    tr(HΣ(t)) per inference time, and the Monte Carlo; returns (curvature details, noise.csv rows, no
+    layers.csv rows). ``seed`` is unused: pcm measures no per-layer sensitivity."""
+    details = measure_curvature(model, config, None, x_train, y_train, x_test, y_test, device, watch)
+    with watch("mean_terms"):
+        terms = pcm_terms(model, config, names, x_test, y_test)
+    tiles = pcm.Tiles({name: p.shape for name, p in model.named_parameters() if name in names}, config.pcm_g_max)
+    with watch("noise"):
+        levels = evaluate.monte_carlo(
+            model, x_test, y_test, tiles, config.noise_levels, config.samples, config.noise_seed,
+            config.eval_batch_size, blocks=config.noise_blocks,
+        )  # fmt: skip
+    return details, [pcm_row(level, *term) for level, term in zip(levels, terms, strict=True)], []
 
 
 # The theory checks' budget per run: FOURTH_ORDER_DRAWS directions, each on a fresh random
