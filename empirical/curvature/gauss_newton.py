@@ -25,9 +25,10 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
-# Largest per-chunk Jacobian, in elements (chunk × classes × parameters): 64 MB of float32 on the
-# CPU (cache-friendly), 1 GB on a GPU (fewer, larger kernels).
-JACOBIAN_ELEMENTS = 2**24
+# Largest per-chunk Jacobian, in elements (chunk × classes × parameters): 16 MB of float32 on the
+# CPU, 1 GB on a GPU (fewer, larger kernels). Measured on the MNIST-1D CNN (2,000 samples): the
+# exact tr(GΣ₁) peaks 142 MB above its start at 2**22 against 348 MB at 2**24, in the same time.
+JACOBIAN_ELEMENTS = 2**22
 JACOBIAN_ELEMENTS_GPU = 2**28
 
 
