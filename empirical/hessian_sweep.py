@@ -117,7 +117,9 @@ def _sweep(args: argparse.Namespace) -> int:
         return 0
 
     run.load_split(config, "train")  # fail on bad data before touching the results folder
-    run.load_split(config, "test")
+    test_size = len(run.load_split(config, "test")[1])
+    if config.noise_blocks > test_size:
+        raise cfg.ConfigError(f"noise_blocks {config.noise_blocks} is invalid; the test split has {test_size} samples")
     action, plan = folder.plan(out, config, args.overwrite)
     finished = {} if action == "reset" else store.finished_runs(out)
     for run_id in finished:

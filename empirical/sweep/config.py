@@ -89,8 +89,8 @@ class SweepConfig:
         return f"lr{lr:g}_seed{seed}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """JSON-ready dict (tuples become lists, also inside tables), equal to what ``config.json`` reads back."""
+        return {k: _json_ready(v) for k, v in dataclasses.asdict(self).items()}
 
 
 _SMOKE = dict(
@@ -162,6 +162,10 @@ def resolve(preset: str = "default", file: str | Path | None = None, **overrides
     given.update({k: v for k, v in overrides.items() if v is not None})
     if given.get("noise_model") == "pcm":  # the preset's η are not times; its other models and layers are Gaussian
         values.update({key: value for key, value in _PCM_DEFAULTS.items() if key not in given})
+    elif "noise_model" in given and "extra_noise_models" not in given:  # the primary is no extra model
+        values["extra_noise_models"] = {
+            name: levels for name, levels in values.get("extra_noise_models", {}).items() if name != given["noise_model"]
+        }
     preset_dataset = values.get("dataset", SweepConfig.dataset)
     if given.get("dataset", preset_dataset) != preset_dataset:
         values.pop("dataset_options", None)  # the preset's options belong to the preset's dataset
@@ -278,6 +282,9 @@ def check(c: SweepConfig) -> None:
         _check_levels(f"extra_noise_models.{name}", levels)
     if c.layer_levels:
         _check_levels("layer_levels", c.layer_levels)
+    if c.extra_noise_models and c.noise_model == "pcm":
+        raise ConfigError("extra_noise_models with noise_model 'pcm' is not supported; run the Gaussian models in "
+                          "their own sweep")  # fmt: skip
     if c.layer_levels and c.noise_model == "pcm":
         raise ConfigError("layer_levels with noise_model 'pcm' is not supported; per-layer sensitivity is Gaussian only")
     if c.extra_noise_samples is not None and (c.extra_noise_samples < 2 or c.extra_noise_samples % 2):
@@ -299,6 +306,12 @@ def check(c: SweepConfig) -> None:
         raise ConfigError(f"trace_rel_se {c.trace_rel_se!r} is invalid; need > 0")
     if not (c.divergence_factor > 1):
         raise ConfigError(f"divergence_factor {c.divergence_factor!r} is invalid; need > 1")
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    return [_json_ready(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def _levels_by_model(table: dict[str, Any]) -> dict[str, tuple[float, ...]]:

@@ -52,7 +52,7 @@ TIMED_PARTS = {
     "data": "loading the splits and building the model",
     "train": "training and saving the model",
     "clean": "the clean loss and accuracy on both splits",
-    "trace": "the three traces (`hessian_trace_train`, `hessian_trace_test`, `noise_trace_test`)",
+    "trace": "the traces (`hessian_trace_train`, `hessian_trace_test`, and `noise_trace_test` except for pcm)",
     "lambda_max": "`lambda_max_train` (Lanczos)",
     "fourth_order": "`fourth_moment_test`",
     "variance_terms": "`grad_cov_grad_test` and `hsigma_sq_trace_test`",
@@ -107,7 +107,7 @@ NOISE = (
     Column("lr", "w²/nats", "its learning rate"),
     Column("seed", "", "its training seed"),
     Column("noise_model", "", "`layer-relative` (std η·std(W_l) per weight tensor W_l), `multiplicative` "
-           "(std η·|w|) or `additive` (std η)"),
+           "(std η·|w|), `additive` (std η) or `pcm` (phase-change memory at a time after programming)"),
     Column("noise_level", "dimensionless or s", "the noise level η: noise ε ~ N(0, η²Σ₁); for `pcm` the inference "
            "time t in seconds after programming"),
     Column("inference_seconds", "s", "`pcm`: the inference time t after programming (as `noise_level`); empty for "

@@ -117,3 +117,18 @@ def test_noise_level_zero_is_refused_as_the_clean_model(levels):
     with pytest.raises(cfg.ConfigError) as info:
         cfg.resolve("smoke", noise_levels=levels)
     assert "> 0" in str(info.value) and "clean model" in str(info.value)
+
+
+def test_the_primary_noise_model_leaves_the_presets_extra_models_and_pcm_refuses_them():
+    assert "additive" not in cfg.resolve("default", noise_model="additive").extra_noise_models
+    assert cfg.resolve("default", noise_model="multiplicative").extra_noise_models == {"additive": (0.005, 0.02)}
+    with pytest.raises(cfg.ConfigError, match="extra_noise_models with noise_model 'pcm'"):
+        cfg.resolve("default", noise_model="pcm", extra_noise_models={"additive": [0.01]})
+
+
+def test_to_dict_is_what_json_reads_back():
+    import json
+
+    config = cfg.resolve("default")
+    assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
+    assert config.to_dict()["extra_noise_models"] == {"additive": [0.005, 0.02]}

@@ -131,6 +131,8 @@ def test_a_different_config_into_an_existing_folder_is_refused_and_results_stay(
         (["--noise-model", "pcm", "--noise-levels", "-1"], "inference time -1.0 s"),
         (["--noise-model", "pcm", "--pcm-g-max", "0"], "pcm_g_max 0.0"),
         (["--noise-blocks", "0"], "noise_blocks 0"),
+        (["--noise-blocks", "100000"], "noise_blocks 100000"),
+        (["--noise-model", "pcm", "--estimate"], "--estimate does not time the pcm noise model"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_value(tiny_config, tmp_path, capsys, flags, named):
@@ -295,3 +297,11 @@ def test_extra_noise_models_and_layers_get_their_own_rows(tiny_toml, tmp_path):
     # One row per noise target at the one level (large: below ~1e-5 nats float32 losses resolve no increase).
     assert [r["layer"] for r in layers] == record["noise_targets"]
     assert all(float(r["measured_se"]) > 0 and r["noise_model"] == "layer-relative" for r in layers)
+
+
+def test_a_sweep_with_extra_noise_models_resumes(tiny_toml, tmp_path):
+    config = tmp_path / "extra.toml"
+    config.write_text(tiny_toml + "[sweep.extra_noise_models]\nadditive = [0.01]\n")
+    out = tmp_path / "res"
+    assert _sweep(config, out) == 0
+    assert _sweep(config, out) == 0  # config.json read back equals the config: nothing to redo, no refusal
