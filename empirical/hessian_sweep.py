@@ -110,9 +110,9 @@ def _sweep(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs is not None else max(1, executors.cpu_count() // config.cpu_threads)
     executors.check(executor, jobs, config)
     out = Path(args.out if args.out else f"results/{config.preset}")
+    runs = len(config.lrs) * len(config.seeds)
+    parallel = {"serial": 1, "processes": jobs, "slurm": min(runs, slurm.array_parallelism)}[executor]  # at a time
     if args.estimate:
-        runs = len(config.lrs) * len(config.seeds)
-        parallel = {"serial": 1, "processes": jobs, "slurm": min(runs, slurm.array_parallelism)}[executor]
         print(estimate.report(config, device, estimate.measure(config, device), runs, parallel))
         return 0
 
@@ -132,8 +132,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if action in ("replace", "reset"):
         print(f"{out}: will {plan}", file=sys.stderr)
     folder.prepare(out, config, action, device)
-    total = len(config.lrs) * len(config.seeds)
-    print(f"{out}: {total} runs, {total - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
+    print(f"{out}: {runs} runs, {runs - len(pending)} already finished, {len(pending)} to do", file=sys.stderr)
     executed: list[dict[str, Any]] = []
     start = time.perf_counter()
     with tqdm(total=len(pending), desc="runs", unit="run", file=sys.stderr) as bar:
@@ -148,7 +147,6 @@ def _sweep(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     table = folder.assemble(out, config)
     print(table)
-    parallel = {"serial": 1, "processes": jobs}.get(executor, len(pending))
     print("\n" + costs.report(executed, wall, min(parallel, max(1, len(pending)))))
     print(f"\nResults in {out}/ (runs.csv, noise.csv, summary.json)")
     if failures:

@@ -102,10 +102,15 @@ RUNS = (
     Column("run_seconds", "s", "the sum of the parts: the run's time after its process started"),
 )  # fmt: skip
 
-NOISE = (
+#: The columns that name a row's run, first in noise.csv and layers.csv.
+_OF_RUN = (
     Column("run_id", "", "the run (a row of runs.csv)"),
     Column("lr", "w²/nats", "its learning rate"),
     Column("seed", "", "its training seed"),
+)
+
+NOISE = (
+    *_OF_RUN,
     Column("noise_model", "", "`layer-relative` (std η·std(W_l) per weight tensor W_l), `multiplicative` "
            "(std η·|w|), `additive` (std η) or `pcm` (phase-change memory at a time after programming)"),
     Column("noise_level", "dimensionless or s", "the noise level η: noise ε ~ N(0, η²Σ₁); for `pcm` the inference "
@@ -175,9 +180,7 @@ SUMMARY = (
 )  # fmt: skip
 
 LAYERS = (
-    Column("run_id", "", "the run (a row of runs.csv)"),
-    Column("lr", "w²/nats", "its learning rate"),
-    Column("seed", "", "its training seed"),
+    *_OF_RUN,
     Column("noise_model", "", "the sweep's `noise_model`"),
     Column("layer", "", "the noise target (parameter name) that alone receives noise"),
     Column("noise_level", "dimensionless", "η, one of `layer_levels`"),
