@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                    "antithetic pairs)")
     g.add_argument("--noise-blocks", type=int, metavar="B", help="draws per noisy pass: the test split is dealt into "
                    "B blocks, each with its own draw (1: one draw per pass, as one device sees it)")
+    g.add_argument("--control-directions", type=int, metavar="K", help="top curvature directions of the Monte "
+                   "Carlo's control variate (0: the plain Monte Carlo; default 20)")
     return p
 
 
@@ -99,6 +101,7 @@ def _config(args: argparse.Namespace) -> cfg.SweepConfig:
         noise_levels=cli.flat(args.noise_levels),
         samples=args.samples,
         noise_blocks=args.noise_blocks,
+        control_directions=args.control_directions,
     )
 
 

@@ -35,12 +35,17 @@ from empirical.curvature.trace import eval_mode
 
 @dataclass(frozen=True)
 class EigenEstimate:
-    """Largest eigenvalues in decreasing order, each with its residual norm ‖Hv − λv‖ (unit v)."""
+    """Largest eigenvalues in decreasing order, each with its residual norm ‖Hv − λv‖ (unit v).
+
+    ``vectors`` (when asked for): the unit eigenvectors v_j in the same order, split per parameter
+    name, (k, *shape) float64 on the CPU; jointly orthonormal over all the names.
+    """
 
     values: tuple[float, ...]
     residuals: tuple[float, ...]
     matvecs: int
     seconds: float
+    vectors: dict[str, Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,14 @@ def top_eigenvalues(
     batch_size: int = 1024,
     ncv: int | None = None,
     maxiter: int | None = None,
+    vectors: bool = False,
     generator: torch.Generator,
 ) -> EigenEstimate:
     """The k largest (algebraic) eigenvalues of H (or of Σ₁^½HΣ₁^½ with ``scale``) by Lanczos.
 
     ``tol`` is ARPACK's relative accuracy for the Ritz values; ``ncv`` its Lanczos basis size
-    (default min(dim, max(2k + 2, 10))); ``maxiter`` its restart limit (scipy's default if None).
+    (default min(dim, max(2k + 2, 10))); ``maxiter`` its restart limit (scipy's default if None);
+    ``vectors``: also return the eigenvectors (of Σ₁^½HΣ₁^½ with ``scale``).
     """
     start = time.perf_counter()
     op = _operator(model, x, y, params, scale, batch_size, generator)
@@ -104,23 +111,28 @@ def top_eigenvalues(
     v0 = rademacher(dim, 1, generator, device=torch.device("cpu"), dtype=torch.float64)[:, 0].numpy()
     with eval_mode(model):
         try:
-            values, vectors = eigsh(op.to_scipy(), k=k, which="LA", tol=tol, v0=v0, ncv=ncv, maxiter=maxiter)
+            values, ritz = eigsh(op.to_scipy(), k=k, which="LA", tol=tol, v0=v0, ncv=ncv, maxiter=maxiter)
         except ArpackNoConvergence as err:
             raise RuntimeError(
                 f"Lanczos did not converge to {k} eigenvalues after {op.matvecs} products "
                 f"(converged: {len(err.eigenvalues)}); raise maxiter or tol."
             ) from err
         order = np.argsort(values)[::-1]
-        values, vectors = values[order], vectors[:, order]
-        V = torch.as_tensor(np.ascontiguousarray(vectors))
+        values, ritz = values[order], ritz[:, order]
+        V = torch.as_tensor(np.ascontiguousarray(ritz))
         HV = op.matmat(V).cpu().double()
         op.release()
     residuals = (HV - V * torch.as_tensor(values.copy())).norm(dim=0)
+    split = None
+    if vectors:
+        blocks = op.space.blocks()
+        split = {name: V[blocks[name]].T.reshape(k, *p.shape) for name, p in zip(op.space.names, op.space.params)}
     return EigenEstimate(
         tuple(float(v) for v in values),
         tuple(float(r) for r in residuals),
         op.matvecs,
         time.perf_counter() - start,
+        split,
     )
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from empirical import curvature
-from empirical.experiment import data, evaluate, models, noise, pcm, per_layer
+from empirical.experiment import control_variate, data, evaluate, models, noise, pcm, per_layer
 from empirical.sweep import store
 from empirical.sweep.config import SweepConfig
 from empirical.sweep.schema import TIMED_PARTS
@@ -139,10 +139,13 @@ def measure_gaussian(
     with watch("kink"):
         kinks = kink_terms(model, config, scales, x_test, y_test)
     details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
+    with watch("control"):
+        control = noise_control(model, config, scales, x_test, y_test, config.samples)
+    details["control_test"] = control_details(control)
     with watch("noise"):
         levels = evaluate.monte_carlo(
             model, x_test, y_test, scales, config.noise_levels, config.samples, config.noise_seed,
-            config.eval_batch_size, blocks=config.noise_blocks,
+            config.eval_batch_size, blocks=config.noise_blocks, control=control,
         )  # fmt: skip
     trace = (details["metrics"]["noise_trace_test"], details["metrics"]["noise_trace_test_se"])
     rows = [noise_row(lv, *trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
@@ -189,6 +192,7 @@ FOURTH_ORDER_SUBSET = 250
 VARIANCE_PROBES = 10
 KINK_STREAM = 5  # theory_generator stream of the kink term's probes (4: fourth order, 2: tr((HΣ₁)²))
 LAYER_STREAM = 6  # theory_generator stream of the per-layer traces and kink terms
+CONTROL_STREAM = 7  # theory_generator stream of the control variate's Lanczos start vector
 
 
 def failure_of(fit: TrainResult, train_loss: float, test_loss: float, y_train: Tensor) -> str | None:
@@ -310,6 +314,26 @@ def kink_terms(
     return curvature.kink_term(model, x, y, scales, config.noise_levels, generator=generator)
 
 
+def noise_control(
+    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], x: Tensor, y: Tensor, samples: int
+) -> control_variate.QuadraticControl | None:
+    """The control variate of a Monte Carlo of ``samples`` passes for Σ₁^½ ``scales`` (``config.control_directions``
+    directions on the test split); None for 0 directions, fewer than ``control_variate.MIN_PAIRS`` pairs (it would
+    not be used) or when Lanczos does not converge."""
+    if samples // 2 < control_variate.MIN_PAIRS:
+        return None
+    return control_variate.build(model, x, y, scales, config.control_directions, batch_size=config.eval_batch_size,
+                                 generator=theory_generator(config, CONTROL_STREAM))  # fmt: skip
+
+
+def control_details(control: control_variate.QuadraticControl | None) -> dict[str, Any]:
+    """What run.json records of a control variate: its directions' eigenvalues, products and seconds."""
+    if control is None:
+        return {"directions": 0}
+    return {"directions": len(control.values), "eigenvalues": control.values.tolist(), "matvecs": control.matvecs,
+            "seconds": control.seconds}  # fmt: skip
+
+
 def noise_row(
     level: evaluate.NoisyEvaluation, noise_trace: float, noise_trace_se: float, kink: float, kink_se: float
 ) -> dict[str, Any]:
@@ -375,7 +399,7 @@ def extra_noise_rows(
 ) -> list[dict[str, Any]]:
     """The noise.csv rows of another Gaussian noise model (Σ₁^½ ``scales``) at its ``levels`` on the test split:
     its own tr(HΣ₁) (the run's trace probes), kink term (``per_layer.KINK_PROBES`` probes) and Monte Carlo
-    (``extra_noise_samples`` passes, the run's blocks and draws)."""
+    (``extra_noise_samples`` passes, the run's blocks and draws, its own control variate)."""
     trace = curvature.hessian_trace(
         model, x, y, scale=scales, rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
         batch_size=config.eval_batch_size, generator=torch.Generator().manual_seed(config.curvature_seed),
@@ -385,6 +409,7 @@ def extra_noise_rows(
     )
     samples = config.extra_noise_samples or config.samples
     measured = evaluate.monte_carlo(
-        model, x, y, scales, levels, samples, config.noise_seed, config.eval_batch_size, blocks=config.noise_blocks
-    )
+        model, x, y, scales, levels, samples, config.noise_seed, config.eval_batch_size, blocks=config.noise_blocks,
+        control=noise_control(model, config, scales, x, y, samples),
+    )  # fmt: skip
     return [noise_row(m, trace.value, trace.se, k, k_se) for m, k, k_se in zip(measured, kinks.values, kinks.ses, strict=True)]

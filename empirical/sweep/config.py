@@ -74,6 +74,9 @@ class SweepConfig:
     # Draws per noisy pass: the test split is dealt into this many blocks, each with its own draw
     # (``empirical.experiment.evaluate``); more precision per second, but no single-device spread.
     noise_blocks: int = 1
+    # Top eigenpairs of Σ₁^½HΣ₁^½ behind the Monte Carlo's control variate, which removes the draws'
+    # spread along them without moving the mean (``empirical.experiment.control_variate``); 0: plain.
+    control_directions: int = 20
     noise_seed: int = 0  # seeds the noise draws, shared by every run (common random numbers)
     curvature_samples: int | None = 2000  # train-split subset for curvature (None: whole split)
     curvature_seed: int = 0
@@ -275,6 +278,8 @@ def check(c: SweepConfig) -> None:
     if c.samples < 2 or c.samples % 2:
         raise ConfigError(f"samples {c.samples!r} is invalid; give an even integer >= 2 (antithetic pairs)")
     _positive_int("noise_blocks", c.noise_blocks)
+    if isinstance(c.control_directions, bool) or not isinstance(c.control_directions, int) or c.control_directions < 0:
+        raise ConfigError(f"control_directions {c.control_directions!r} is invalid; give an integer >= 0 (0: no control)")
     for name, levels in c.extra_noise_models.items():
         _one_of("extra_noise_models key", name, GAUSSIAN_NOISE_MODELS)
         if name == c.noise_model:

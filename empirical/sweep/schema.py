@@ -57,6 +57,7 @@ TIMED_PARTS = {
     "fourth_order": "`fourth_moment_test`",
     "variance_terms": "`grad_cov_grad_test` and `hsigma_sq_trace_test`",
     "kink": "the kink term (`kink_delta_loss` of noise.csv, every level)",
+    "control": "the Monte Carlo's control variate (top eigenpairs of Σ₁^½HΣ₁^½, Lanczos)",
     "mean_terms": "pcm: gᵀμ, μᵀHμ and tr(HΣ(t)) at every inference time",
     "noise": "the Monte Carlo noisy evaluation, every level",
     "layers": "the per-layer sensitivity (layers.csv; runs of `layer_seeds` only)",
@@ -123,8 +124,17 @@ NOISE = (
            "block i mod `blocks`), each evaluated under its own draw; 1: one draw per pass, as one device sees it"),
     Column("clean_loss", "nats", "L(w), mean cross-entropy on the test split without noise"),
     Column("noisy_loss_mean", "nats", "mean over draws of L(w + ε)"),
-    Column("delta_loss", "nats", "measured E[ΔL]: mean over pairs of (L(w+ε) + L(w−ε))/2 − L(w)"),
-    Column("delta_loss_se", "nats", "its standard error over pairs"),
+    Column("delta_loss", "nats", "measured E[ΔL]: mean over pairs of d = (L(w+ε) + L(w−ε))/2 − L(w), with the "
+           "control variate (the sweep's `control_directions` > 0, Gaussian models): the intercept of d regressed on "
+           "c = ½Σ_j λ_j((u_jᵀz)² − 1) over the pairs, E[c] = 0 exactly, (λ_j, u_j) the top eigenpairs of Σ₁^½HΣ₁^½ "
+           "and z the pair's standard normal draw (averaged over its blocks)"),
+    Column("delta_loss_se", "nats", "its standard error over pairs (with the control: the regression intercept's, "
+           "n − 2 degrees of freedom)"),
+    Column("delta_loss_plain", "nats", "the plain Monte Carlo mean of d, without the control (equal to `delta_loss` "
+           "without it)"),
+    Column("delta_loss_plain_se", "nats", "its standard error over pairs"),
+    Column("control_slope", "ratio", "the regression's slope on η²c: 1 where d's spread is the Hessian's quadratic "
+           "term along the directions, lower where kinks add their own; empty without the control"),
     Column("delta_loss_std", "nats", "standard deviation of L(w+ε) − L(w) over single draws (the measured spread "
            "from one device to the next); empty when `blocks` > 1, where a pass mixes draws"),
     Column("noise_trace", "nats per unit η² (pcm: nats)", "tr(HΣ₁) of the row's noise model on the test split "
@@ -203,15 +213,17 @@ RUN = (
     Column("device", "", "torch device it ran on"),
     Column("metrics", "", "its row of runs.csv"),
     Column("noise", "", "its rows of noise.csv, each (when the run is ok) with `pair_increase`: the increase "
-           "d_k = (L(w+ε_k) + L(w−ε_k))/2 − L(w) (nats) of every antithetic pair k, in draw order; draw k is the "
-           "same for every run and level, so the analysis pools runs draw by draw"),
+           "d_k = (L(w+ε_k) + L(w−ε_k))/2 − L(w) (nats) of every antithetic pair k, in draw order, minus the "
+           "control variate's β̂c_k where there is one (their mean is `delta_loss`); draw k is the same for every run "
+           "and level, so the analysis pools runs draw by draw"),
     Column("layers", "", "its rows of layers.csv (empty unless its seed is in `layer_seeds`)"),
     Column("curvature", "", "per estimate: Hessian-vector products (`matvecs`) and seconds; for the traces also how "
            "their Gauss–Newton part was computed (`gauss_newton`: `exact` per class, `sampled` by one backward pass per "
            "sample and draw, with `gn_passes` passes, or `none`); for "
            "`fourth_moment_test` its draws, subset size and E_v[D²L[v,v]] = tr(HΣ₁) from the same draws "
            "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations) "
-           "and seconds"),
+           "and seconds; for `control_test` the control variate's `directions` (0: none), `eigenvalues` (of "
+           "Σ₁^½HΣ₁^½ on the first 250 test samples), `matvecs` and `seconds`"),
     Column("train", "", "`epoch_losses`: mean training loss per epoch (nats)"),
 )  # fmt: skip
 

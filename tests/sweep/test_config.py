@@ -132,3 +132,9 @@ def test_to_dict_is_what_json_reads_back():
     config = cfg.resolve("default")
     assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
     assert config.to_dict()["extra_noise_models"] == {"additive": [0.005, 0.02]}
+
+
+def test_a_negative_number_of_control_directions_is_refused_naming_it():
+    with pytest.raises(cfg.ConfigError, match=r"control_directions -1 is invalid"):
+        cfg.resolve("smoke", control_directions=-1)
+    assert cfg.resolve("smoke", control_directions=0).control_directions == 0
