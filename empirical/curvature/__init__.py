@@ -23,11 +23,12 @@ Public API (the sweep's contract):
 
 One file, one job: ``space`` (the parameter vector space and Σ₁^½), ``hvp`` (products over the
 split), ``gauss_newton`` (exact diag G), ``gn_sampling`` (tr(GΣ₁) by one backward pass per sample
-and draw), ``certify`` (residual blocks that vanish),
+and draw), ``certify`` (residual blocks that vanish), ``smooth_residual`` (tr((H − G)Σ₁) in closed
+form per unit, for networks of linear-in-parameter modules and element-wise activations),
 ``hutchinson``/``hutchpp``/``xtrace`` (estimators), ``sequential`` (standard errors and
 stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``fourth_order``
 (D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``kinks`` (the kink term),
-``kinks_units`` (the kinked activations and one batch's pre-activations and gradients there),
+``kinks_units`` (the activation sites and one batch's pre-activations and gradients there),
 ``kinks_probes`` (the pre-activations' noise variance), ``exact`` (dense ground truth), ``probes``
 (random vectors), ``checks`` (arguments). Code outside this package uses only
 the names below.

@@ -2,7 +2,8 @@
 
 For unit k (sample n), τ²_nk = J Σ₁ Jᵀ with J = ∂a_nk/∂w over the noisy parameters (noise in the
 unit's own layer and in every layer upstream). With directions v = Σ₁^½ z, z ~ N(0, I), the
-forward-mode derivative u = J v is N(0, τ²), so
+forward-mode derivative u = J v is N(0, τ²) (Rademacher z, ``smooth_residual``'s choice: mean 0,
+variance τ² as well), so
 
     τ̂² = own + (1/P) Σ_p w_p²,   w_p = J v_p − (own layer's part of J v_p),
 
@@ -25,12 +26,17 @@ from empirical.curvature import forward_mode
 from empirical.curvature.kinks_units import Site, pre_activation
 
 
-def directions(scale: dict[str, Tensor], probes: int, generator: torch.Generator) -> dict[str, Tensor]:
-    """v = Σ₁^½ z for ``probes`` z ~ N(0, I): (probes, *shape) per scaled parameter, drawn in float64
-    on the generator's device (in ``scale``'s order), returned in each scale's dtype and device."""
+def directions(
+    scale: dict[str, Tensor], probes: int, generator: torch.Generator, *, rademacher: bool = False
+) -> dict[str, Tensor]:
+    """v = Σ₁^½ z for ``probes`` z ~ N(0, I) (or i.i.d. ±1 entries if ``rademacher``: E[zzᵀ] = I either
+    way): (probes, *shape) per scaled parameter, drawn in float64 on the generator's device (in
+    ``scale``'s order), returned in each scale's dtype and device."""
     out = {}
     for name, s in scale.items():
         z = torch.randn((probes, *s.shape), generator=generator, device=generator.device, dtype=torch.float64)
+        if rademacher:
+            z = z.sign()
         out[name] = z.to(device=s.device, dtype=s.dtype) * s
     return out
 
@@ -40,8 +46,8 @@ def probe_squares(
 ) -> list[Tensor]:
     """Per site, w_p² for every probe: (P, B, ...), P the leading size of ``direction``'s tensors.
 
-    ``sites`` from ``kinks_units.clean_pass`` on the same batch x with the same kinked ``modules``;
-    the model in eval mode.
+    ``sites`` from ``kinks_units.clean_pass`` on the same batch x with the same activation
+    ``modules``; the model in eval mode.
     """
     forward_mode.prepare()
     params = dict(model.named_parameters())

@@ -1,12 +1,13 @@
-"""The kinked units of a network, and one batch's clean pass through them.
+"""Activation sites of a network, and one batch's clean pass through them.
 
-A *site* is one call of a kinked activation module in the forward pass; its units are the entries
-of the module's input a (the pre-activations), its outputs h = act(a). Supported, with their kinks
-(c_j, Δ_j) from ``theory.predict.activation_kinks``: ``nn.ReLU``, ``nn.LeakyReLU`` and
-``nn.Hardtanh`` on [−1, 1]. The other piecewise-linear modules (max-pooling, PReLU, RReLU, ReLU6
-and other hardtanh ranges, hardsigmoid, hardswish, threshold, shrinkage) raise ``ValueError``;
-every other module counts as smooth. Activations called as functions inside a ``forward``
-(``torch.relu(x)``) are invisible to module hooks and are not counted.
+A *site* is one call, in the forward pass, of an activation module the caller selects; its units
+are the entries of the module's input a (the pre-activations), its outputs h = act(a). The kink term
+selects the kinked modules (``kinked_modules``), with their kinks (c_j, Δ_j) from
+``theory.predict.activation_kinks``: ``nn.ReLU``, ``nn.LeakyReLU`` and ``nn.Hardtanh`` on [−1, 1].
+The other piecewise-linear modules (max-pooling, PReLU, RReLU, ReLU6 and other hardtanh ranges,
+hardsigmoid, hardswish, threshold, shrinkage) raise ``ValueError``; every other module counts as
+smooth. ``smooth_residual`` selects the smooth activation modules, with no kinks. Activations called
+as functions inside a ``forward`` (``torch.relu(x)``) are invisible to module hooks and are not counted.
 
 Own layer: when a site's input is the output of a ``Linear``/``ConvNd`` module called once per
 forward pass, whose parameters no other module shares, that module's noise reaches a through its
@@ -17,6 +18,7 @@ the module applied to x² with parameters σ² (``OwnLayer.variance``, exact).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -83,18 +85,20 @@ class OwnLayer:
 
 @dataclass(frozen=True)
 class Site:
-    """One call of a kinked activation: pre-activations a, gradients g = ∂L/∂h (both (B, ...)), its
-    kinks, and its own layer where that part of the noise is exact."""
+    """One call of an activation ``module``: pre-activations a, gradients g = ∂L/∂h (both (B, ...)),
+    its kinks (empty for a smooth activation), and its own layer where that part of the noise is exact."""
 
+    module: nn.Module
     pre: Tensor
     grad: Tensor
     kinks: Kinks
     own: OwnLayer | None
 
 
-def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, kinked: dict[nn.Module, Kinks]) -> list[Site]:
-    """The sites of the batch (x, y), in call order; g is of Σ_batch CE / ``total`` (the split's
-    mean loss when ``total`` is the split's size). The model must be in eval mode with grad enabled."""
+def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, modules: Mapping[nn.Module, Kinks]) -> list[Site]:
+    """The sites of the batch (x, y), in call order: every call of a key of ``modules`` (activation
+    module -> its kinks, () for a smooth one). g is of Σ_batch CE / ``total`` (the split's mean loss
+    when ``total`` is the split's size). The model must be in eval mode with grad enabled."""
     produced: dict[int, tuple[nn.Module, Tensor, Tensor]] = {}  # id(output) -> (module, input, output)
     calls: Counter[nn.Module] = Counter()
     found: list[tuple[nn.Module, Tensor, tuple[nn.Module, Tensor, Tensor] | None]] = []
@@ -110,8 +114,8 @@ def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, kinked: dict[
         found.append((module, pre_activation(module, inputs).detach(), own))
 
     hooks = [m.register_forward_hook(record_linear) for m in model.modules() if isinstance(m, LINEAR_IN_PARAMETERS)]
-    hooks += [m.register_forward_pre_hook(record_pre) for m in kinked]
-    hooks += [m.register_forward_hook(lambda m, i, o: outputs.append(o)) for m in kinked]
+    hooks += [m.register_forward_pre_hook(record_pre) for m in modules]
+    hooks += [m.register_forward_hook(lambda m, i, o: outputs.append(o)) for m in modules]
     try:
         loss = nn.functional.cross_entropy(model(x), y, reduction="sum") / total
     finally:
@@ -124,7 +128,7 @@ def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, kinked: dict[
         layer = None
         if own is not None and calls[own[0]] == 1 and own[0] in owners:
             layer = OwnLayer(own[0], owners[own[0]], own[1])
-        sites.append(Site(a, torch.zeros_like(h) if g is None else g.detach(), kinked[module], layer))
+        sites.append(Site(module, a, torch.zeros_like(h) if g is None else g.detach(), modules[module], layer))
     return sites
 
 

@@ -7,6 +7,8 @@ size, and the wrong-operator tests check that these comparisons can fail.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -16,6 +18,17 @@ from empirical.curvature.certify import Certificate
 from tests.curvature.problems import ALL, PIECEWISE_LINEAR, SMOOTH, problem
 
 STOCHASTIC = ("gn", "hutchinson", "hutchpp", "xtrace")
+
+
+class Wrapped(nn.Module):
+    """A model behind a custom forward, which the closed-form residual refuses (it could hide any call)."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -114,7 +127,7 @@ def test_budget_caps_the_matvecs():
 
 @pytest.mark.parametrize("method", STOCHASTIC)
 def test_same_generator_state_same_result(method):
-    p = problem("mlp")
+    p = problem("cnn")  # two hidden layers: gn's closed-form residual samples (one hidden layer: exact)
     a, b, c = (hessian_trace(p.model, p.x, p.y, method=method, max_matvecs=40, generator=gen(s)) for s in (5, 5, 6))
     assert (a.value, a.se, a.matvecs) == (b.value, b.se, b.matvecs)
     assert a.value != c.value
@@ -175,8 +188,38 @@ def test_gn_deflates_the_residual_when_far_from_its_target(monkeypatch):
     real = trace.hutchpp
     monkeypatch.setattr(trace, "hutchpp", spy)
     p = problem("mlp")
-    loose = hessian_trace(p.model, p.x, p.y, rel_se=0.2, max_matvecs=80, generator=gen())
+    model = Wrapped(p.model)  # a custom forward: the residual goes to Hutchinson
+    loose = hessian_trace(model, p.x, p.y, rel_se=0.2, max_matvecs=80, generator=gen())
     assert not calls and not loose.exact
-    tight = hessian_trace(p.model, p.x, p.y, rel_se=0.01, max_matvecs=200, generator=gen())
+    tight = hessian_trace(model, p.x, p.y, rel_se=0.01, max_matvecs=200, generator=gen())
     assert len(calls) == 1 and 8 <= calls[0] <= 64
     assert within(tight, p.H.trace().item()) and tight.matvecs <= 200
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_gn_takes_the_smooth_residual_in_closed_form(name, monkeypatch):
+    from empirical.curvature import trace
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Hutchinson ran although the closed form applies")
+
+    monkeypatch.setattr(trace, "hutchinson", refuse)
+    monkeypatch.setattr(trace, "CLOSED_FORM_MAX_PROBES", math.inf)  # no hand-over to Hutchinson
+    p = problem(name)
+    scale = p.scale()
+    exact = (p.flat_scale(scale).square() * p.H.diagonal()).sum().item()
+    est = hessian_trace(p.model, p.x, p.y, scale=scale, rel_se=0.02, max_matvecs=400, generator=gen(4))
+    assert within(est, exact) and est.se <= 0.02 * abs(est.value) * (1 + 1e-9) and est.matvecs <= 400
+    traces = layer_traces(p.model, p.x, p.y, scale=scale, rel_se=0.05, max_matvecs=400, generator=gen(4))
+    weighted = p.flat_scale(scale).square() * p.H.diagonal()
+    for n in scale:
+        assert within(traces[n], weighted[p.blocks()[n]].sum().item()), n
+
+
+def test_gn_hands_a_costly_closed_form_over_to_hutchinson(monkeypatch):
+    from empirical.curvature import trace
+
+    p = problem("cnn")
+    monkeypatch.setattr(trace, "CLOSED_FORM_MAX_PROBES", 11)  # the 10-probe pilot projects more than this
+    est = hessian_trace(p.model, p.x, p.y, rel_se=0.01, max_matvecs=90, generator=gen())
+    assert est.matvecs > 3 + 10 + 10 and within(est, p.H.trace().item())  # certification, pilot, Hutchinson
