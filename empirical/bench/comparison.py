@@ -17,9 +17,16 @@ n_target = σ̂²/(target · |tr H|)² from the per-probe variance σ̂² pooled
 cost over ours, with a log-ratio t-interval (``intervals.ratio_interval``) that also carries the
 uncertainty of σ̂² (as if all of PyHessian's cost scaled with it: an upper bound). Intervals are simultaneous at
 ``LEVEL`` over the checkpoints (each at 1 − (1 − LEVEL)/k), so the smallest speed-up lies in
-[smallest low, smallest high] at ``LEVEL``. Coverage is the fraction of repeats with
-|estimate − reference| ≤ 2·se, with a Wilson interval; ``se_coverage`` pools the default method's
-repeats (tr H and tr HΣ₁) over the checkpoints.
+[smallest low, smallest high] at ``LEVEL``.
+
+The reference (``reference.reference_traces``) is exact (se_ref = 0) or a Hutchinson run with its
+standard error se_ref. Coverage is the fraction of repeats with |estimate − reference| ≤
+2·√(se² + se_ref²) (:func:`covered`), with a Wilson interval; ``se_coverage`` pools the default
+method's repeats (tr H and tr HΣ₁) over the checkpoints. The rms relative error is against the
+reference as it is, with the reference's relative se alongside (``reference_rel_se``: in
+expectation the squared rms error exceeds the one against the truth by its square). Where the reference's relative
+se exceeds ``REFERENCE_SHARE`` of the target, no error or coverage is reported against it (None),
+and its repeats stay out of ``se_coverage``.
 """
 
 from __future__ import annotations
@@ -34,12 +41,13 @@ import torch
 from torch import Tensor, nn
 
 from empirical.bench.intervals import Interval, log_variance_var, ratio_interval, wilson
-from empirical.bench.reference import reference_diagonal, weighted_trace
+from empirical.bench.reference import Reference, ReferenceTrace, reference_traces
 from empirical.curvature import hessian_trace
 from empirical.timing import timed
 
 LEVEL = 0.95
 WARMUP_PROBES = 2
+REFERENCE_SHARE = 0.2  # a reference's relative se must be at most this fraction of the target
 
 
 class Checkpoint(NamedTuple):
@@ -61,6 +69,11 @@ class Plan:
     probes: int | None = None  # PyHessian probes per timed run; None: sized by the pilot
     defaults: bool = True  # also time PyHessian's defaults
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    reference: str = "auto"  # reference.reference_traces's method
+
+    def usable(self, reference: ReferenceTrace) -> bool:
+        """Whether ``reference`` is precise enough to judge errors at the target."""
+        return reference.rel_se <= REFERENCE_SHARE * self.target
 
     @property
     def default(self) -> str:
@@ -94,25 +107,40 @@ def _interval(i: Interval) -> list[float]:
     return [i.low, i.high]
 
 
-def summarize(name: str, checkpoint: Checkpoint, reference: float, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """One method on one checkpoint, over its repeats (errors relative to ``reference``)."""
-    errors = [(r["value"] - reference) / abs(reference) for r in rows]
+def covered(value: float, se: float, reference: float, reference_se: float = 0.0) -> bool:
+    """|value − reference| ≤ 2·√(se² + reference_se²): the 2-se interval, widened by the reference's se."""
+    return abs(value - reference) <= 2 * math.hypot(se, reference_se)
+
+
+def rms_rel_error(values: list[float], reference: float) -> float:
+    """√mean((value − reference)²) / |reference|."""
+    return math.sqrt(statistics.fmean(((v - reference) / reference) ** 2 for v in values))
+
+
+def summarize(name: str, checkpoint: Checkpoint, reference: ReferenceTrace, rows: list[dict[str, Any]],
+              usable: bool = True) -> dict[str, Any]:  # fmt: skip
+    """One method on one checkpoint, over its repeats; errors and coverage against ``reference``
+    (None where it is not ``usable``)."""
+    ref = reference.value
+    errors = [(r["value"] - ref) / abs(ref) for r in rows]
     ses = [r["se"] for r in rows]
-    hits = None if None in ses else sum(abs(r["value"] - reference) <= 2 * r["se"] for r in rows)
+    hits = None if None in ses or not usable else sum(covered(r["value"], r["se"], ref, reference.se) for r in rows)
     coverage = None if hits is None else wilson(hits, len(rows), level=LEVEL)
     return {
         "name": name,
         "checkpoint": checkpoint.name,
         "lr": checkpoint.lr,
-        "reference": reference,
+        "reference": ref,
+        "reference_se": reference.se,
+        "reference_rel_se": reference.rel_se,
         "repeats": len(rows),
         "matvecs": statistics.mean(r["matvecs"] for r in rows),
         "seconds": statistics.median(r["seconds"] for r in rows),
         "seconds_mean": statistics.mean(r["seconds"] for r in rows),
-        "rel_error": math.sqrt(statistics.mean(e * e for e in errors)),
-        "median_abs_rel_error": statistics.median(abs(e) for e in errors),
-        "se": None if hits is None else statistics.mean(ses),
-        "rel_se": None if hits is None else statistics.mean(s / abs(reference) for s in ses),
+        "rel_error": rms_rel_error([r["value"] for r in rows], ref) if usable else None,
+        "median_abs_rel_error": statistics.median(abs(e) for e in errors) if usable else None,
+        "se": None if None in ses else statistics.mean(ses),
+        "rel_se": None if None in ses else statistics.mean(s / abs(ref) for s in ses),
         "coverage": None if coverage is None else coverage.value,
         "coverage_ci": None if coverage is None else _interval(coverage),
         "values": [r["value"] for r in rows],
@@ -160,18 +188,25 @@ def _runs(model: nn.Module, x: Tensor, y: Tensor, scale: dict[str, Tensor] | Non
 def measure(checkpoint: Checkpoint, x: Tensor, y: Tensor, scale: dict[str, Tensor] | None, plan: Plan,
             level: float, log: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
     """One checkpoint: its reference, one summary per row, the speed-up (interval at ``level``) and the
-    default method's coverage hits (|error| ≤ 2 se, one bool per repeat of tr H and tr HΣ₁)."""
+    default method's coverage hits (:func:`covered`, one bool per repeat of tr H and tr HΣ₁ where the
+    reference is usable)."""
     model = checkpoint.model
-    diag, how = reference_diagonal(model, x, y)
-    ref = weighted_trace(diag)
-    reference = {"checkpoint": checkpoint.name, "lr": checkpoint.lr, "trace": ref, "method": how}
-    if scale is not None:
-        reference["noise_trace"] = weighted_trace(diag, scale)
+    out: dict[str, Reference] = {}
+    seconds = timed(lambda: out.update(r=reference_traces(model, x, y, scale, method=plan.reference)), plan.device)
+    found = out["r"]
+    ref = found.trace.value
+    traces = {"trace": found.trace} | ({"noise_trace": found.noise_trace} if found.noise_trace is not None else {})
+    reference: dict[str, Any] = {"checkpoint": checkpoint.name, "lr": checkpoint.lr, "method": found.method,
+                                 "seconds": seconds}  # fmt: skip
+    for key, t in traces.items():
+        reference |= {key: t.value, f"{key}_se": t.se, f"{key}_rel_se": t.rel_se, f"{key}_probes": t.probes,
+                      f"{key}_usable": plan.usable(t)}  # fmt: skip
     n, sized = plan.probes, plan.probes is None
     if sized:
         samples, _, _ = pyhessian_trace(model, x, y, max_iter=plan.pilot, seed=10_000, device=plan.device)
         n = max(2, math.ceil((statistics.stdev(samples) / abs(ref) / plan.target) ** 2))
-    log(f"{checkpoint.name}: reference tr(H) = {ref:.6g} ({how.split(':')[0]}); PyHessian runs {n} probes"
+    log(f"{checkpoint.name}: reference tr(H) = {ref:.6g} ± {found.trace.se:.2g} ({found.method.split(':')[0]}, "
+        f"{seconds:.0f} s); PyHessian runs {n} probes"
         + (f" (pilot of {plan.pilot} for {plan.target:.0%})" if sized else ""))  # fmt: skip
     timed_name = f"pyhessian, {n} probes" + (f" ({plan.target:.0%})" if sized else "")
     runs = _runs(model, x, y, scale, n, timed_name, plan)
@@ -185,16 +220,18 @@ def measure(checkpoint: Checkpoint, x: Tensor, y: Tensor, scale: dict[str, Tenso
         for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
             rows[name].append(runs[name](r))
         log(f"  repeat {r + 1}/{plan.repeats} done")
-    truth = {name: reference["noise_trace"] if name.endswith("tr(HΣ₁)") else ref for name in rows}
-    speedup = _speedup(checkpoint, ref, plan.target, rows[timed_name], rows[plan.default], level)
+    truth = {name: found.noise_trace if name.endswith("tr(HΣ₁)") else found.trace for name in rows}
+    speedup = _speedup(checkpoint, found.trace, plan, rows[timed_name], rows[plan.default], level)
     log(f"  PyHessian per-probe rel. std {speedup['pyhessian_probe_rel_std']:.3f} -> "
         f"{speedup['pyhessian_probes_at_1pct']:.0f} probes for {plan.target:.0%}")  # fmt: skip
     return {
         "reference": reference,
-        "summaries": [summarize(name, checkpoint, truth[name], rs) for name, rs in rows.items()],
+        "summaries": [summarize(name, checkpoint, truth[name], rs, plan.usable(truth[name]))
+                      for name, rs in rows.items()],  # fmt: skip
         "speedup": speedup,
-        "hits": [abs(r["value"] - truth[name]) <= 2 * r["se"] for name in (plan.default, f"{plan.default}, tr(HΣ₁)")
-                 if name in rows for r in rows[name]],  # fmt: skip
+        "hits": [covered(r["value"], r["se"], truth[name].value, truth[name].se)
+                 for name in (plan.default, f"{plan.default}, tr(HΣ₁)")
+                 if name in rows and plan.usable(truth[name]) for r in rows[name]],  # fmt: skip
     }
 
 
@@ -232,23 +269,26 @@ def benchmark(
     }
 
 
-def _speedup(checkpoint: Checkpoint, ref: float, target: float, pyh: list[dict[str, Any]],
+def _speedup(checkpoint: Checkpoint, reference: ReferenceTrace, plan: Plan, pyh: list[dict[str, Any]],
              ours: list[dict[str, Any]], level: float) -> dict[str, Any]:  # fmt: skip
-    """PyHessian's cost at the target over ours on one checkpoint (see the module docstring)."""
+    """PyHessian's cost at the target over ours on one checkpoint (see the module docstring); the rms
+    errors are None where the reference is not usable."""
+    ref, usable = reference.value, plan.usable(reference)
     probes = [v for r in pyh for v in r["probes"]]
     per_probe = statistics.stdev(probes) / abs(ref)
-    n_target = (per_probe / target) ** 2
+    n_target = (per_probe / plan.target) ** 2
     at_target = [r["setup"] + n_target * r["trace"] / r["matvecs"] for r in pyh]
     ours_s = [r["seconds"] for r in ours]
     speedup = ratio_interval(at_target, ours_s, level=level, v=log_variance_var(probes))
     pyh_s = statistics.median(r["seconds"] for r in pyh)
     return {
         "checkpoint": checkpoint.name, "lr": checkpoint.lr, "pyhessian_seconds": pyh_s,
-        "pyhessian_rel_error": math.sqrt(statistics.mean(((r["value"] - ref) / ref) ** 2 for r in pyh)),
+        "reference_rel_se": reference.rel_se,
+        "pyhessian_rel_error": rms_rel_error([r["value"] for r in pyh], ref) if usable else None,
         "pyhessian_probes": pyh[0]["matvecs"], "pyhessian_probe_rel_std": per_probe,
         "pyhessian_probes_at_1pct": n_target, "pyhessian_seconds_at_1pct": statistics.median(at_target),
         "ours_seconds": statistics.median(ours_s),
-        "ours_rel_error": math.sqrt(statistics.mean(((r["value"] - ref) / ref) ** 2 for r in ours)),
+        "ours_rel_error": rms_rel_error([r["value"] for r in ours], ref) if usable else None,
         "speedup_raw": pyh_s / statistics.median(ours_s), "speedup_at_1pct": speedup.value,
         "speedup_at_1pct_ci": _interval(speedup), "interval_level": level, "repeats": speedup.n,
     }  # fmt: skip

@@ -1,12 +1,15 @@
 """``python -m empirical.bench.curvature``: this package's Hessian trace vs PyHessian's, at 1% error.
 
-Trains the preset's model at a few learning rates (the checkpoints), computes the exact trace of
-each on the test split (``empirical.bench.reference``: BackPACK's diagonal or curvlinops' products,
-float64), then times PyHessian and this package's ``hessian_trace`` on them, interleaved, and
+Trains the preset's model at a few learning rates (the checkpoints), computes the reference trace
+of each on the test split (``empirical.bench.reference``, float64: exact by BackPACK's diagonal or
+curvlinops' products, else exact G plus a Hutchinson run on H − G with its se), prints it with its
+relative se, then times PyHessian and this package's ``hessian_trace`` on them, interleaved, and
 reports per method: products (matvecs), median wall seconds, rms relative error against the
 reference, mean reported relative standard error, coverage (fraction of repeats with
-|estimate − reference| ≤ 2·se, with a Wilson interval) and, for ours, in how many repeats tr(GΣ₁)
-was sampled rather than exact, with the mean passes ("G sampled": "4/6, 2.5"; "—" for PyHessian).
+|estimate − reference| ≤ 2·√(se² + se_ref²), with a Wilson interval; errors and coverage are left
+out, "—", where the reference's relative se exceeds a fifth of the target) and, for ours, in how
+many repeats tr(GΣ₁) was sampled rather than exact, with the mean passes ("G sampled": "4/6, 2.5";
+"—" for PyHessian).
 Per checkpoint, the speed-up is PyHessian's cost at 1% rms error over ours at ``rel_se`` 1%, with
 an interval from the repeats; ``speedup_at_1pct`` is the smallest over the checkpoints;
 ``se_coverage`` is the coverage of our default method over all its repeats. How each figure and
@@ -24,14 +27,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
 from empirical import bench, cli
 from empirical.bench import reference
-from empirical.bench.comparison import Checkpoint, Plan, benchmark
+from empirical.bench.comparison import REFERENCE_SHARE, Checkpoint, Plan, benchmark
 from empirical.experiment import data, models, noise, run
 from empirical.sweep import config as cfg
 from empirical.timing import timed
@@ -79,6 +82,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch CPU threads of the timed runs (default: the preset's "
                    "cpu_threads, as its sweep measures curvature)")  # fmt: skip
     p.add_argument("--device", type=bench.device, default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--reference", choices=reference.METHODS, default="auto", help="auto: exact where affordable, "
+                   "else exact G plus Hutchinson on H − G; split: always the latter (default: auto)")  # fmt: skip
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     return p
 
@@ -136,24 +141,34 @@ def table(result: dict[str, Any]) -> str:
     def pct(v: float) -> str:
         return f"{v:.2%}" if v >= 5e-5 else f"{v:.0e}"
 
+    def opt(v: float | None, fmt: Callable[[float], str] = pct) -> str:
+        return "—" if v is None else fmt(v)
+
     for m in result["methods"]:
-        rel_se = "—" if m["rel_se"] is None else pct(m["rel_se"])
-        cov = "—" if m["coverage"] is None else f"{m['coverage']:.0%}"
         sampled = "—" if m.get("gn_sampled") is None else f"{m['gn_sampled']}/{m['repeats']}, {m['gn_passes']:.1f}"
         lines.append(
             f"{m['checkpoint']:<12} {m['name']:<30} {m['matvecs']:>8.0f} {m['seconds']:>8.2f} "
-            f"{pct(m['rel_error']):>12} {rel_se:>8} {cov:>9} {sampled:>10}"
+            f"{opt(m['rel_error']):>12} {opt(m['rel_se']):>8} {opt(m['coverage'], '{:.0%}'.format):>9} {sampled:>10}"
         )
     lines.append("")
     target = result["target_rel_error"]
+    for r in result["references"]:
+        lines.append(f"{r['checkpoint']}: reference ({r['method']}; {r['seconds']:.0f} s)")
+        for key, what in (("trace", "tr(H)"), ("noise_trace", "tr(HΣ₁)")):
+            if key in r:
+                verdict = "" if r[f"{key}_usable"] else (
+                    f" > {REFERENCE_SHARE * target:.2%} ({REFERENCE_SHARE:g} of the {target:.0%} target): errors and "
+                    f"coverage against it are not reported")  # fmt: skip
+                se = f"± {r[f'{key}_se']:.2g}, relative se {pct(r[f'{key}_rel_se'])}" if r[f"{key}_se"] else "(exact)"
+                lines.append(f"  {what} = {r[key]:.6g} {se}{verdict}")
     for s in result["speedups"]:
         lo, hi = s["speedup_at_1pct_ci"]
         lines.append(
             f"{s['checkpoint']}: PyHessian {s['pyhessian_seconds']:.2f} s for {s['pyhessian_probes']} probes at "
-            f"{s['pyhessian_rel_error']:.2%} rms; per-probe rel. std {s['pyhessian_probe_rel_std']:.3f} -> "
+            f"{opt(s['pyhessian_rel_error'])} rms; per-probe rel. std {s['pyhessian_probe_rel_std']:.3f} -> "
             f"{s['pyhessian_probes_at_1pct']:.0f} probes, {s['pyhessian_seconds_at_1pct']:.2f} s at {target:.0%}; "
-            f"ours {s['ours_seconds']:.3f} s at {s['ours_rel_error']:.2g} rms -> speed-up {s['speedup_at_1pct']:.1f}x "
-            f"[{lo:.1f}, {hi:.1f}]"
+            f"ours {s['ours_seconds']:.3f} s at {opt(s['ours_rel_error'], '{:.2g}'.format)} rms -> speed-up "
+            f"{s['speedup_at_1pct']:.1f}x [{lo:.1f}, {hi:.1f}]"
         )
     lo, hi = result["speedup_at_1pct_ci"]
     cov = result["se_coverage"]
@@ -163,7 +178,8 @@ def table(result: dict[str, Any]) -> str:
     )  # fmt: skip
     lines.append(
         f"speedup_at_1pct (smallest) = {result['speedup_at_1pct']:.1f}x [{lo:.1f}, {hi:.1f}]; se_coverage "
-        f"({result['default_method']}, |error| <= 2 se) = {cov_text}; intervals at {result['interval_level']:.0%}"
+        f"({result['default_method']}, |error| <= 2 sqrt(se² + se_ref²)) = {cov_text}; intervals at "
+        f"{result['interval_level']:.0%}"
     )
     return "\n".join(lines)
 
@@ -184,7 +200,8 @@ def _bench(args: argparse.Namespace, argv: list[str]) -> int:
         return noise.scale(model, config.noise_model, noise.targets(model, config.noise_scope))
 
     threads = config.cpu_threads if args.threads is None else args.threads
-    plan = Plan(args.repeats, args.target, args.methods, args.pilot, args.probes, not args.quick, args.device)
+    plan = Plan(args.repeats, args.target, args.methods, args.pilot, args.probes, not args.quick, args.device,
+                args.reference)  # fmt: skip
     out: dict[str, Any] = {}
     with run.torch_threads(threads):
         seconds = timed(lambda: out.update(result=benchmark(trained, x_test, y_test, scale_fn, plan)), args.device)

@@ -17,7 +17,7 @@ def _options(argv):
 def test_full_run_defaults():
     args = _options([])
     assert (args.lrs, args.repeats, args.probes, args.samples, args.epochs) == ([0.01, 0.05, 0.2], 20, None, None, None)
-    assert args.methods == ("gn",) and not args.quick
+    assert args.methods == ("gn",) and not args.quick and args.reference == "auto"
 
 
 def test_quick_trims_and_explicit_options_win():
@@ -48,6 +48,7 @@ def test_help_says_what_quick_trims(capsys):
         (["--device", "nodevice"], "argument --device: 'nodevice' is unavailable"),
         (["--preset", "nope"], "unknown preset 'nope'"),
         (["--quick", "--activation", "swish"], "swish"),
+        (["--reference", "dense"], "argument --reference: invalid choice: 'dense'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message, capsys):
