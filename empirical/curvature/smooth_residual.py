@@ -25,9 +25,10 @@ errors then add incoherently over batches), one probe set per group. Probes are 
 hence unbiased; the rows R_p = Σ_u g_u σ''(a_u) w²_up (batches added per probe index) are i.i.d.
 (R_p = vᵀMv for M = Σ_u g_u σ''(a_u) J_uᵀJ_u less the own layers' blocks: Hutchinson on M), so
 the standard error is their t-corrected sd/√P
-(``sequential.mean_and_se``). Sampling continues in rounds, projected from the variance so far,
-until √(se² + offset_ses²) ≤ max(rel_se·|offsets + value|, abs_se) in every group (the caller's
-other terms, e.g. tr(GΣ₁) and its se, are the offsets) or ``max_probes`` probes per batch and group.
+(``sequential.mean_and_se``). Sampling continues in rounds (``sequential.run``), projected from the
+variance so far, until √(se² + offset_ses²) ≤ max(rel_se·|offsets + value|, abs_se) in every group
+(the caller's other terms, e.g. tr(GΣ₁) and its se, are the offsets) or ``max_probes`` probes per
+batch and group.
 
 Measured on the default preset's MNIST-1D CNN (20 epochs, seed 0, GELU and tanh at lr 0.01, 0.05,
 0.2; the 2,000 test samples; layer-relative Σ₁ on the weights; 1 thread on 2 shared, loaded cores):
@@ -69,7 +70,7 @@ from torch import Tensor, nn
 
 from empirical.curvature.kinks_probes import directions, probe_squares
 from empirical.curvature.kinks_units import Site, clean_pass
-from empirical.curvature.sequential import mean_and_se
+from empirical.curvature import sequential
 from empirical.experiment import models
 
 SMOOTH = (nn.GELU, nn.Tanh, nn.SiLU, nn.Softplus, nn.Sigmoid, nn.ELU)
@@ -238,20 +239,13 @@ def smooth_residual(
         zeros = torch.zeros(len(groups), dtype=torch.float64)
         return ResidualEstimate(zeros, zeros, 0, True, 0.0)
     split = _Split(model, modules, x, y, min(batch_size, math.ceil(len(y) / PROBE_SETS)), scale, groups)
-    rows, own = split.rows(min_probes, generator)
-    while True:
-        mean, se = mean_and_se(rows)
-        values, n = own + mean, len(rows)
-        target = torch.clamp(rel_se * (offsets + values).abs(), min=abs_se)
-        room = target.square() - offset_ses.square()
-        if bool((se.square() <= room).all()) or not se.any():
-            needed = float(n)
-        elif bool((room > 0).all()):
-            needed = max(float(n), n * float((se.square() / room).max()))
-        else:
-            needed = math.inf
-        if needed <= n or n >= max_probes or needed > give_up_above:
-            break
-        want = int(min(max(math.ceil(1.1 * needed), n + 1), 2 * n, max_probes))
-        rows = torch.cat([rows, split.rows(want - n, generator)[0]])
-    return ResidualEstimate(values, se, n * len(groups), not se.any(), needed)
+    pilot, own = split.rows(min_probes, generator)  # the pilot also gives the exact own-layer part
+    pending = [pilot]
+
+    def draw(k: int) -> Tensor:  # the pilot first (sequential.run asks for min_probes), then new rounds
+        return pending.pop() if pending else split.rows(k, generator)[0]
+
+    r = sequential.run(draw, offsets=offsets + own, offset_ses=offset_ses, rel_se=rel_se, abs_se=abs_se,
+                       min_samples=min_probes, max_samples=max_probes, max_round=max_probes,
+                       give_up_above=give_up_above)  # fmt: skip
+    return ResidualEstimate(r.values - offsets, r.ses, r.samples * len(groups), not r.ses.any(), r.needed)
