@@ -25,6 +25,7 @@ One file, one job: ``space`` (the parameter vector space and Σ₁^½), ``hvp`` 
 split), ``gauss_newton`` (exact diag G), ``gn_sampling`` (tr(GΣ₁) by one backward pass per sample
 and draw), ``certify`` (residual blocks that vanish), ``smooth_residual`` (tr((H − G)Σ₁) in closed
 form per unit, for networks of linear-in-parameter modules and element-wise activations),
+``frozen_activations`` (smooth activations' σ', σ'' computed once for the products of one graph),
 ``hutchinson``/``hutchpp``/``xtrace`` (estimators), ``sequential`` (standard errors and
 stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``fourth_order``
 (D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``kinks`` (the kink term),

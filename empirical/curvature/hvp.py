@@ -9,7 +9,10 @@ The objective is a function of the logits z_n = f(x_n; θ) of the N samples of t
 
 Products use double backward: per chunk of the split, one forward pass and one gradient with
 ``create_graph=True``, then one backward of ⟨g, v⟩ per column v, reusing that graph for every
-column of the block (and across calls when the split is one chunk, as PyHessian does).
+column of the block (and across calls when the split is one chunk, as PyHessian does). Smooth
+activations enter that graph with σ' and σ'' computed once (``frozen_activations.py``): measured
+on the MNIST-1D GELU CNN at lr 0.2 (2,000 samples, 1 thread, the two alternated in one process),
+145 ms against 192 ms per residual product, the same products to 7e-8 relative.
 
 Why not curvlinops' ``HessianLinearOperator`` (the tests use it as an independent reference):
 measured on the MNIST-1D CNN (8,010 parameters, 2,000 samples, 2 CPU cores, float32), per column:
@@ -32,6 +35,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator
 from torch import Tensor, nn
 
+from empirical.curvature.frozen_activations import frozen_derivatives
 from empirical.curvature.space import ParameterSpace
 
 KINDS = ("hessian", "residual")
@@ -64,7 +68,8 @@ class SplitHessian:
 
     def _gradient(self, xb: Tensor, yb: Tensor) -> list[Tensor | None]:
         """Gradient of this chunk's share of the objective, with its graph (create_graph=True)."""
-        z = self.model(xb)
+        with frozen_derivatives(self.model):  # σ', σ'' of smooth activations computed once per graph
+            z = self.model(xb)
         if self.kind == "hessian":
             obj = nn.functional.cross_entropy(z, yb, reduction="sum") / len(self.y)
         else:

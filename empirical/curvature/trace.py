@@ -92,7 +92,8 @@ EXACT_PASSES_PER_CLASS = 0.6
 HEAVY_FRACTION = 0.1
 SAMPLED_MAX_PASSES = 200  # cap on the sampled passes of gauss_newton="sampled"
 # gn's residual leaves the closed form (smooth_residual) for Hutchinson when its pilot projects more
-# probes per batch than this: a probe costs about half a residual product (see the module docstring).
+# probes per batch than this: a probe cost about half a residual product (measured before
+# ``frozen_activations`` made GELU products 1.35× cheaper; see smooth_residual's docstring).
 CLOSED_FORM_MAX_PROBES = 128
 
 
