@@ -5,6 +5,8 @@ Public API (the sweep's contract):
 - ``hessian_trace(model, x, y, *, scale=None, params=None, rel_se=0.01, max_matvecs=1000,
   batch_size=1024, gauss_newton="auto", generator, ...) -> TraceEstimate``: tr(H), or tr(HΣ₁) with
   ``scale``; ``.gauss_newton`` says whether tr(GΣ₁) was computed exactly or sampled.
+- ``hessian_traces(model, x, y, *, scales, ...) -> list[TraceEstimate]``: one per Σ₁^½ of ``scales``
+  (None: tr(H)) on one split, the certificate and G's per-sample work shared.
 - ``layer_traces(...) -> dict[str, TraceEstimate]``: the diagonal blocks, one per parameter tensor.
 - ``top_eigenvalues(model, x, y, *, k=1, tol=1e-3, generator, ...) -> EigenEstimate``.
 - ``spectral_density(model, x, y, *, steps=64, probes=1, generator, ...) -> SpectralDensity``.
@@ -15,7 +17,7 @@ Public API (the sweep's contract):
 - ``grad_cov_grad(model, x, y, scale) -> float`` (gᵀΣ₁g) and ``hsigma_sq_trace(...) ->
   FrobeniusEstimate`` (tr((HΣ₁)²)): the terms of Var[ΔL].
 - ``mean_terms(model, x, y, mean) -> (gᵀμ, μᵀHμ)``: what a noise mean μ adds to E[ΔL] (exact).
-- ``kink_term(model, x, y, scale, noise_levels, *, probes=32, generator, batch_size=100) ->
+- ``kink_term(model, x, y, scale, noise_levels, *, probes=24, generator, batch_size=100) ->
   KinkEstimate``: per noise level, what the noise adds to E[ΔL] at the kinks of piecewise-linear
   activations (ReLU), which H misses; exactly 0 without them.
 - ``SplitHessian``, ``ParameterSpace``, ``operator_diagonal``: the operator itself, for benchmarks
@@ -57,7 +59,7 @@ from empirical.curvature.kinks import KinkEstimate, kink_term
 from empirical.curvature.mean_terms import mean_terms
 from empirical.curvature.lanczos import EigenEstimate, SpectralDensity, spectral_density, top_eigenvalues
 from empirical.curvature.space import ParameterSpace
-from empirical.curvature.trace import METHODS, TraceEstimate, hessian_trace, layer_traces
+from empirical.curvature.trace import METHODS, TraceEstimate, hessian_trace, hessian_traces, layer_traces
 from empirical.curvature.variance_terms import FrobeniusEstimate, grad_cov_grad, hsigma_sq_trace
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "fourth_moment",
     "grad_cov_grad",
     "hessian_trace",
+    "hessian_traces",
     "hsigma_sq_trace",
     "kink_term",
     "mean_terms",

@@ -28,7 +28,7 @@ Example:
     >>> model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 5)).double().eval()
     >>> x, y = torch.randn(200, 3, dtype=torch.float64), torch.randint(0, 5, (200,))
     >>> space = ParameterSpace.build(model, [n for n, _ in model.named_parameters()], None)
-    >>> r = sampled_gauss_newton(model, x, y, space, blocks=[slice(0, space.dim)], rel_se=0.02, abs_se=0.0,
+    >>> r = sampled_gauss_newton(model, x, y, [space], blocks=[[slice(0, space.dim)]], rel_se=0.02, abs_se=0.0,
     ...                          max_passes=50, batch_size=1000, generator=torch.Generator().manual_seed(0))
     >>> exact = exact_gauss_newton(model, x, y).trace().item()
     >>> abs(float(r.values[0]) - exact) <= 4 * float(r.ses[0]), float(r.ses[0]) <= 0.021 * exact
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -56,7 +57,8 @@ MIN_PASSES = 2  # a per-sample variance needs two draws
 
 @dataclass(frozen=True)
 class SampledTrace:
-    """Per-block tr(G_bb Σ₁,bb) estimates (B,) with standard errors (B,), float64 on the CPU.
+    """Per-block tr(G_bb Σ₁,bb) estimates with standard errors, float64 on the CPU: (Σ_s B_s,), the blocks
+    of every space in order.
 
     ``passes``: draws per sample; ``needed``: passes projected to meet the target (≤ ``passes`` once
     met); ``seconds_per_pass``: mean wall time of one pass over the split.
@@ -86,18 +88,25 @@ def class_directions(logits: Tensor, generator: torch.Generator) -> tuple[Tensor
     return u, total
 
 
-def _one_pass(model: nn.Module, x: Tensor, space: ParameterSpace, blocks: list[slice], chunk: int,
-              generator: torch.Generator) -> Tensor:  # fmt: skip
-    """(N, B): one draw X_n per sample, summed over each block's coordinates (float64, CPU).
+def _one_pass(model: nn.Module, x: Tensor, spaces: Sequence[ParameterSpace], blocks: Sequence[list[slice]],
+              chunk: int, generator: torch.Generator) -> Tensor:  # fmt: skip
+    """(N, Σ_s B_s): one draw X_n per sample, summed over each block's coordinates, for the blocks of every
+    space in order (float64, CPU); one per-sample gradient per sample serves every space.
 
     Blocks are unions of whole parameter tensors; squares are summed per tensor in the model's
     dtype (relative rounding ~√P·eps, far below the sampling error), then per block in float64.
     """
-    free = {n: p.detach() for n, p in zip(space.names, space.params)}
-    where = space.blocks()
-    weights = {n: None if space.scale is None else space.scale[where[n]].view_as(p).square() for n, p in free.items()}
-    member = torch.tensor([[float(b.start <= where[n].start and where[n].stop <= b.stop) for b in blocks]
-                           for n in space.names], dtype=torch.float64)  # fmt: skip
+    names = list(dict.fromkeys(n for space in spaces for n in space.names))
+    named = {n: p for space in spaces for n, p in zip(space.names, space.params)}
+    free = {n: named[n].detach() for n in names}
+    weights, members = [], []
+    for space, space_blocks in zip(spaces, blocks):
+        where = space.blocks()
+        weights.append({n: None if space.scale is None else space.scale[where[n]].view_as(free[n]).square()
+                        for n in space.names})  # fmt: skip
+        members.append(torch.tensor([[float(b.start <= where[n].start and where[n].stop <= b.stop) for b in space_blocks]
+                                     for n in space.names], dtype=torch.float64))  # fmt: skip
+    device, dtype = spaces[0].device, spaces[0].dtype
 
     def projected(params: dict[str, Tensor], xi: Tensor, ui: Tensor) -> Tensor:
         return (functional_call(model, params, (xi.unsqueeze(0),)).squeeze(0) * ui).sum()
@@ -105,13 +114,15 @@ def _one_pass(model: nn.Module, x: Tensor, space: ParameterSpace, blocks: list[s
     per_sample = vmap(grad(projected), in_dims=(None, 0, 0))
     out = []
     for start in range(0, len(x), chunk):
-        xb = x[start : start + chunk].to(space.device)
+        xb = x[start : start + chunk].to(device)
         with torch.no_grad():
             u, total = class_directions(model(xb), generator)
-            grads = per_sample(free, xb, u.to(device=space.device, dtype=space.dtype))
-            sq = [(grads[n].square() if weights[n] is None else grads[n].square() * weights[n]).flatten(1).sum(1)
-                  for n in space.names]  # fmt: skip
-        out.append((torch.stack(sq, dim=1).double().cpu() @ member) * total.unsqueeze(1))
+            squares = {n: g.square() for n, g in per_sample(free, xb, u.to(device=device, dtype=dtype)).items()}
+            columns = []
+            for weight, member in zip(weights, members):
+                sq = [(squares[n] if w is None else squares[n] * w).flatten(1).sum(1) for n, w in weight.items()]
+                columns.append(torch.stack(sq, dim=1).double().cpu() @ member)
+        out.append(torch.cat(columns, dim=1) * total.unsqueeze(1))
     return torch.cat(out)
 
 
@@ -153,9 +164,9 @@ def sampled_gauss_newton(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
-    space: ParameterSpace,
+    spaces: Sequence[ParameterSpace],
     *,
-    blocks: list[slice],
+    blocks: Sequence[list[slice]],
     rel_se: float,
     abs_se: float,
     max_passes: int,
@@ -165,26 +176,30 @@ def sampled_gauss_newton(
     share: float = 1.0,
     give_up_above: float = math.inf,
 ) -> SampledTrace:
-    """tr(G_bb Σ₁,bb) for each block b of ``space``, sampled until se_b ≤ max(rel_se·|value_b|, abs_se).
+    """tr(G_bb Σ₁,bb) for each block b of each space (``blocks[s]`` of ``spaces[s]``: the same parameters
+    or others, each space with its own Σ₁ or none), sampled until se_b ≤ max(rel_se·|value_b|, abs_se).
 
-    The estimate is ``offsets + share · mean`` (default 0 and 1): the samples given may be a share
-    of a larger split whose other samples' exact part is ``offsets``; targets apply to the total.
-    Passes over the split continue until every block meets its target or ``max_passes`` (≥ 2) is
-    reached, in rounds projected from the current variance (``needed``). After the first two passes
-    (the pilot), sampling stops early if more than ``give_up_above`` passes are projected: the
-    caller then computes G exactly. The model must be in eval mode; ``y`` is not needed (G depends
-    on the labels only through p) but is accepted for a uniform signature.
+    Values, ses and ``offsets`` are flat: the blocks of every space, in order. One draw per sample and
+    pass serves every space (common draws). The estimate is ``offsets + share · mean`` (default 0 and
+    1): the samples given may be a share of a larger split whose other samples' exact part is
+    ``offsets``; targets apply to the total. Passes over the split continue until every block meets
+    its target or ``max_passes`` (≥ 2) is reached, in rounds projected from the current variance
+    (``needed``). After the first two passes (the pilot), sampling stops early if more than
+    ``give_up_above`` passes are projected: the caller then computes G exactly. The model must be in
+    eval mode; ``y`` is not needed (G depends on the labels only through p) but is accepted for a
+    uniform signature.
     """
     del y
     if max_passes < MIN_PASSES:
         raise ValueError(f"max_passes must be >= {MIN_PASSES} (a variance needs two draws). Got {max_passes}.")
-    chunk = max(1, min(batch_size, GRADIENT_ELEMENTS // max(1, space.dim)))
+    dim = sum(p.numel() for p in {n: p for s in spaces for n, p in zip(s.names, s.params)}.values())
+    chunk = max(1, min(batch_size, GRADIENT_ELEMENTS // max(1, dim)))
     draws: list[Tensor] = []
     start = time.perf_counter()
     want = MIN_PASSES
     while True:
         while len(draws) < want:
-            draws.append(_one_pass(model, x, space, blocks, chunk, generator))
+            draws.append(_one_pass(model, x, spaces, blocks, chunk, generator))
         mean, se = mean_and_se(torch.stack(draws))
         values, ses = share * mean + (0.0 if offsets is None else offsets.double()), share * se
         needed = _needed(values, ses, len(draws), rel_se, abs_se)

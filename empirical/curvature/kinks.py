@@ -29,12 +29,17 @@ Measured on the default preset's MNIST-1D CNN (trained 20 epochs at lr 0.02 and 
   0.5–1.0 % (largest at η = 0.01). One probe set shared by all 2,000 samples: 7 % at P = 16 (its
   errors add coherently over samples), 2.1–4.5 % with own sets per 20–200 samples; probes for
   the whole τ² instead of the exact own layer: 1.0–1.6× the sd.
-- default P = 32: se ≈ 3 % of the term at η = 0.01, 2 % at η = 0.1, four times the bias bound or
-  more; over 10 repeats per checkpoint the sd was 0.8–1.3× (mean 1.1×) the reported se.
-- cost at P = 32: 4–8 s (2 shared cores, loaded), 0.11–0.14 of the 352-draw noise Monte Carlo of
-  ``empirical.experiment.evaluate`` timed in the same process; about half is the probes'
-  forward-mode passes (≈ 4 forward passes of the batch per probe), half the brackets of the
-  six noise levels.
+- P = 32 (the earlier default): se ≈ 3 % of the term at
+  η = 0.01, 2 % at η = 0.1, four times the bias bound or more; over 10 repeats per checkpoint the
+  sd was 0.8–1.3× (mean 1.1×) the reported se.
+- default P = 24: se √(32/24) = 1.15× that, six times the bias bound (0.14/P ≈ 0.6 %) or more.
+  On the lr 0.05 checkpoint (8 repeats of each, η = 0.1–0.5): sd 3.4–6.5 % of the term at
+  P = 24, 4.5–8.7 % at P = 32 (its se 3.3–1.6 % at P = 256 limits the comparison); 2.34 against
+  2.78 s per call.
+- cost in the default sweep (two runs at a time on 2 cores), P = 32 before this file's per-level
+  units and probe-free first layer: 3.5–3.9 s, 9.6–11.9 % of a run; about half the probes'
+  forward-mode passes (≈ 4 forward passes of the batch per probe), half the brackets of the six
+  noise levels.
 
 Example:
     >>> import torch
@@ -44,7 +49,7 @@ Example:
     >>> scale = {"0.weight": torch.full((8, 3), 0.1), "2.weight": torch.full((2, 8), 0.1)}
     >>> est = kink_term(model, x, y, scale, [0.01, 0.1], generator=torch.Generator().manual_seed(0))
     >>> est.probes, len(est.values), all(se >= 0 for se in est.ses)
-    (32, 2, True)
+    (24, 2, True)
 """
 
 from __future__ import annotations
@@ -64,9 +69,10 @@ from empirical.curvature.sequential import mean_and_se
 from empirical.curvature.trace import eval_mode
 from theory import predict
 
-DEFAULT_PROBES = 32
-# Units with |a − c| ≥ TAIL · η τ are skipped: there B(a, s) < s φ(TAIL)/TAIL² ≈ 4e-34 s.
-TAIL = 12.0
+DEFAULT_PROBES = 24
+# Units with |a − c| ≥ TAIL · η τ are skipped: there B(a, s) < s φ(TAIL)/TAIL² ≈ 8e-17 s, below the
+# rounding of a single near unit's share (15 % fewer units than TAIL = 12 on the default CNN).
+TAIL = 8.0
 
 
 @dataclass(frozen=True)
@@ -125,29 +131,36 @@ def kink_term(
             for site, sq in zip(sites, squares):
                 site_values, site_rows = site_terms(site, unit_variances(site, sq, scale), sq, levels)
                 values += site_values
-                rows += site_rows
+                if site_rows is not None:
+                    rows += site_rows
     _, ses = mean_and_se(rows)
     return KinkEstimate(levels, tuple(values.tolist()), tuple(ses.tolist()), probes, time.perf_counter() - start)
 
 
-def site_terms(site: Site, tau2: Tensor, squares: Tensor, levels: tuple[float, ...]) -> tuple[Tensor, Tensor]:
+def site_terms(
+    site: Site, tau2: Tensor, squares: Tensor | None, levels: tuple[float, ...]
+) -> tuple[Tensor, Tensor | None]:
     """One site's kink term per level (L,) and its delta-method rows (P, L), float64 on the CPU.
 
-    tau2: τ̂² per unit (shape of site.pre); squares: the probes' w² (P, *site.pre.shape).
+    tau2: τ̂² per unit (shape of site.pre); squares: the probes' w² (P, *site.pre.shape), or None where
+    τ² is exact (no probes, no rows). Each level
+    evaluates B only within TAIL·ητ of a kink: at small η a small share of the units.
     """
     a = site.pre.reshape(-1).double().cpu()
     g = site.grad.reshape(-1).double().cpu()
     tau = tau2.reshape(-1).double().cpu().sqrt()
-    etas = torch.tensor(levels, dtype=torch.float64)
     values = torch.zeros(len(levels), dtype=torch.float64)
     slopes = torch.zeros(len(a), len(levels), dtype=torch.float64)  # ∂(term)/∂τ² per unit and level
     for c, jump in site.kinks:
-        near = torch.nonzero((tau > 0) & ((a - c).abs() < TAIL * float(etas.max()) * tau)).squeeze(1)
-        d, s, gn = (a[near] - c).unsqueeze(1), tau[near].unsqueeze(1) * etas, g[near].unsqueeze(1)  # (near, L)
-        values += jump * (gn * torch.from_numpy(predict.kink_bracket(d.numpy(), s.numpy()))).sum(0)
-        s = torch.where(s > 0, s, math.inf)  # η = 0: B and its slope are 0
-        density = torch.exp(-0.5 * (d / s) ** 2) / math.sqrt(2 * math.pi)  # ∂B/∂s = φ(a/s)
-        slopes[near] += jump * gn * density * etas**2 / (2 * s)  # ∂s/∂τ² = η²/(2s)
+        reach = (a - c).abs() / tau  # in units of τ: inf (never near) where τ = 0
+        for i, eta in enumerate(levels):
+            near = torch.nonzero(reach < TAIL * eta).squeeze(1)  # η = 0: none, B and its slope are 0
+            d, s, gn = a[near] - c, tau[near] * eta, g[near]
+            values[i] += jump * float((gn * torch.from_numpy(predict.kink_bracket(d.numpy(), s.numpy()))).sum())
+            density = torch.exp(-0.5 * (d / s) ** 2) / math.sqrt(2 * math.pi)  # ∂B/∂s = φ(a/s)
+            slopes[near, i] += jump * gn * density * eta**2 / (2 * s)  # ∂s/∂τ² = η²/(2s)
+    if squares is None:
+        return values, None
     rows = squares.reshape(len(squares), -1) @ slopes.to(squares.device, squares.dtype)
     return values, rows.double().cpu()
 

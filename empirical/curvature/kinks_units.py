@@ -67,6 +67,7 @@ class OwnLayer:
     module: nn.Module
     names: dict[str, str]  # the module's parameter name -> the model's
     inputs: Tensor
+    fixed: bool = False  # its input depends on no parameter (e.g. the model's input): no noise upstream
 
     def variance(self, scale: dict[str, Tensor]) -> Tensor:
         """Var of its noise's part of a at η = 1 (scale = Σ₁^½): the module on x² with parameters σ²."""
@@ -105,7 +106,7 @@ def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, modules: Mapp
     outputs: list[Tensor] = []
 
     def record_linear(module, inputs, output):
-        produced[id(output)] = (module, inputs[0].detach(), output)
+        produced[id(output)] = (module, inputs[0], output)
         calls[module] += 1
 
     def record_pre(module, inputs):
@@ -127,7 +128,7 @@ def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, modules: Mapp
     for (module, a, own), h, g in zip(found, outputs, grads):
         layer = None
         if own is not None and calls[own[0]] == 1 and own[0] in owners:
-            layer = OwnLayer(own[0], owners[own[0]], own[1])
+            layer = OwnLayer(own[0], owners[own[0]], own[1].detach(), fixed=not own[1].requires_grad)
         sites.append(Site(module, a, torch.zeros_like(h) if g is None else g.detach(), modules[module], layer))
     return sites
 

@@ -178,7 +178,8 @@ class _Split:
             for start in range(0, len(rows), chunk):
                 part = {n: d[start : start + chunk] for n, d in stacked.items()}
                 for sq, w in zip(probe_squares(self.model, xb, self.modules, sites, part), weights):
-                    rows[start : start + chunk] += (sq.reshape(len(sq), -1) @ w).double().cpu()
+                    if sq is not None:  # None: τ² exact at this site, nothing upstream
+                        rows[start : start + chunk] += (sq.reshape(len(sq), -1) @ w).double().cpu()
         return rows.reshape(len(self.groups), probes).T, own
 
     def _directions(self, probes: int, generator: torch.Generator) -> dict[str, Tensor]:

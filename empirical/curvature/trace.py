@@ -34,6 +34,12 @@ Methods (``method=``):
   The standard error combines the random terms (residual estimate, sampled G); with a residual
   certified zero (or exact in closed form: no noise upstream of any own layer) and exact G the result
   is exact.
+  ``hessian_traces`` gives several traces of one split (tr(H), tr(HΣ₁) of several noise models) in
+  one call: the certificate (on the unscaled union of their parameters: a block zero unscaled is
+  zero under any Σ₁) and G's per-sample Jacobians or gradients, with one class draw per sample and
+  pass for all, are computed once. Measured on the default preset's ReLU CNN (2,000 test samples,
+  1 thread, sweep runs in parallel): tr(H), tr(HΣ₁) layer-relative and additive in 1.38 s in one
+  call, against 1.23–1.25 s for each in its own.
 - ``"hutchinson"``, ``"hutchpp"``, ``"xtrace"``: the classical estimators on H itself.
 - ``"exact"``: the diagonal of H by ``dim`` unit-vector products (small models).
 Each stochastic method stops once its standard error is at most ``max(rel_se·|value|, abs_se)``
@@ -60,6 +66,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -146,7 +153,7 @@ def eval_mode(model: nn.Module):
         model.train(was_training)
 
 
-def _prepare(model, x, y, scale, params, method, methods, gauss_newton, rel_se, abs_se, min_matvecs, max_matvecs,
+def _prepare(model, x, y, scales, params, method, methods, gauss_newton, rel_se, abs_se, min_matvecs, max_matvecs,
              batch_size, generator):  # fmt: skip
     checks.model_(model)
     x, y = checks.data(x, y)
@@ -159,8 +166,7 @@ def _prepare(model, x, y, scale, params, method, methods, gauss_newton, rel_se, 
     checks.positive_int("batch_size", batch_size)
     checks.generator(generator)
     names = checks.param_names(model, params)
-    space = ParameterSpace.build(model, names, checks.scale(model, names, scale))
-    return x, y, space
+    return x, y, [ParameterSpace.build(model, names, checks.scale(model, names, scale)) for scale in scales]
 
 
 def _estimate(model, x, y, space, groups, *, kind, offsets, method, common, sketch, batch_size):
@@ -183,39 +189,66 @@ def _estimate(model, x, y, space, groups, *, kind, offsets, method, common, sket
         op.release()
 
 
-def _traces(model, x, y, space, groups, *, method, gauss_newton, rel_se, abs_se, min_matvecs, max_matvecs,
-            batch_size, sketch, generator) -> _Parts:  # fmt: skip
-    """Values, ses and products for each group of parameter names; model already in eval mode.
+def _traces(model, x, y, spaces, groups, *, method, gauss_newton, rel_se, abs_se, min_matvecs, max_matvecs,
+            batch_size, sketch, generator) -> list[_Parts]:  # fmt: skip
+    """Values, ses and products for each group of parameter names of each space (``groups[s]`` of
+    ``spaces[s]``), drawn in turn from ``generator``; model already in eval mode.
 
-    ``gn``: residual blocks certified zero (``certify.py``, within the budget), tr(GΣ₁) per group
-    (:func:`_gauss_newton`), then the uncertified modules' residual in closed form (``smooth_residual``)
-    where it applies and its pilot projects at most ``CLOSED_FORM_MAX_PROBES`` probes, else Hutchinson
-    on the residual restricted to them, switching to Hutch++ for a single trace that would need more
-    than ``DEFLATE_AFTER`` further samples.
+    ``gn``: residual blocks certified zero once for every space (``certify.py`` on the unscaled union
+    of their parameters, within the budget: a block zero unscaled is zero under any Σ₁), tr(GΣ₁) per
+    group (:func:`_gauss_newton`, whose per-sample work serves every space), then per space the
+    uncertified modules' residual (:func:`_residual`). Products: the certificate's count in each space's.
     """
-    common = dict(rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
-                  generator=generator, device=space.device, dtype=space.dtype)  # fmt: skip
     if method != "gn":
-        offsets = torch.zeros(len(groups), dtype=torch.float64)
-        values, ses, matvecs = _estimate(model, x, y, space, groups, kind="hessian", offsets=offsets, method=method,
-                                         common=common, sketch=sketch, batch_size=batch_size)  # fmt: skip
-        return _Parts(values, ses, matvecs)
-    modules = len(space.modules())
+        parts = []
+        for space, space_groups in zip(spaces, groups):
+            offsets = torch.zeros(len(space_groups), dtype=torch.float64)
+            values, ses, matvecs = _estimate(model, x, y, space, space_groups, kind="hessian", offsets=offsets,
+                                             method=method, common=_common(space, rel_se, abs_se, min_matvecs,
+                                                                           max_matvecs, generator),
+                                             sketch=sketch, batch_size=batch_size)  # fmt: skip
+            parts.append(_Parts(values, ses, matvecs))
+        return parts
+    union = ParameterSpace.build(model, list(dict.fromkeys(n for space in spaces for n in space.names)), None)
+    modules = len(union.modules())
     # certify every module if the budget allows, else leave the minimum sample for the residual
     cert_budget = modules if modules <= max_matvecs else max_matvecs - min(min_matvecs, max_matvecs)
-    cert = certified_zero_modules(model, x, y, space, batch_size=batch_size, generator=generator,
+    cert = certified_zero_modules(model, x, y, union, batch_size=batch_size, generator=generator,
                                   max_products=cert_budget)  # fmt: skip
-    live = [n for m, names in space.modules().items() if m not in cert.zero for n in names]
+    lives = [[n for m, names in space.modules().items() if m not in cert.zero for n in names] for space in spaces]
+    residual_zero = not any(n for live, space_groups in zip(lives, groups) for g in space_groups for n in g if n in live)
+    offsets, gn_ses, how, passes = _gauss_newton(model, x, y, spaces, groups, choice=gauss_newton,
+                                                 residual_zero=residual_zero, rel_se=rel_se, abs_se=abs_se,
+                                                 batch_size=batch_size, generator=generator)  # fmt: skip
+    parts = []
+    for space, space_groups, live, offset, gn_se in zip(spaces, groups, lives, offsets, gn_ses):
+        if cert.saturated:  # every residual weight underflowed: neither G nor H − G is resolved
+            parts.append(_Parts(offset, torch.full_like(offset, math.inf), cert.products, how, passes))
+            continue
+        values, ses, used = _residual(model, x, y, space, space_groups, live, offset, gn_se, used=cert.products,
+                                      rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
+                                      batch_size=batch_size, generator=generator)  # fmt: skip
+        parts.append(_Parts(values, torch.sqrt(ses.square() + gn_se.square()), used, how, passes))
+    return parts
+
+
+def _common(space: ParameterSpace, rel_se, abs_se, min_matvecs, max_matvecs, generator) -> dict:
+    """The stopping rule and draws of an estimator on ``space``."""
+    return dict(rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
+                generator=generator, device=space.device, dtype=space.dtype)  # fmt: skip
+
+
+def _residual(model, x, y, space, groups, live, offsets, gn_ses, *, used, rel_se, abs_se, min_matvecs, max_matvecs,
+              batch_size, generator) -> tuple[Tensor, Tensor, int]:  # fmt: skip
+    """(offsets + tr((H − G)Σ₁) per group, the residual's ses, products so far) for the ``live`` (uncertified)
+    parameters of ``space``, ``used`` products already spent: in closed form (``smooth_residual``) where it
+    applies and its pilot projects at most ``CLOSED_FORM_MAX_PROBES`` probes, else Hutchinson on the residual
+    restricted to them, switching to Hutch++ for a single trace that would need more than ``DEFLATE_AFTER``
+    further samples."""
     live_groups = [[n for n in g if n in set(live)] for g in groups]
     todo = [i for i, g in enumerate(live_groups) if g]
-    closed = bool(todo) and obstacle(model, live) is None
-    offsets, gn_ses, how, passes = _gauss_newton(model, x, y, space, groups, choice=gauss_newton,
-                                                 residual_zero=not todo, rel_se=rel_se, abs_se=abs_se,
-                                                 batch_size=batch_size, generator=generator)  # fmt: skip
-    values, ses, used = offsets.clone(), torch.zeros_like(offsets), cert.products
-    if cert.saturated:  # every residual weight underflowed: neither G nor H − G is resolved
-        return _Parts(values, torch.full_like(offsets, math.inf), used, how, passes)
-    if closed and max_matvecs - used >= 2 * len(todo):
+    values, ses = offsets.clone(), torch.zeros_like(offsets)
+    if todo and obstacle(model, live) is None and max_matvecs - used >= 2 * len(todo):
         budget = (max_matvecs - used) // len(todo)
         r = smooth_residual(model, x, y, _scale_dict(space.subset(live)), [live_groups[i] for i in todo],
                             rel_se=rel_se, abs_se=abs_se, offsets=offsets[todo], offset_ses=gn_ses[todo],
@@ -228,11 +261,11 @@ def _traces(model, x, y, space, groups, *, method, gauss_newton, rel_se, abs_se,
     if todo and used >= max_matvecs:  # no budget left to estimate the residual of the uncertified modules
         ses[todo] = math.inf
     elif todo:
-        common.update(max_matvecs=max_matvecs - used, min_matvecs=min(min_matvecs, max_matvecs - used))
+        common = _common(space, rel_se, abs_se, min(min_matvecs, max_matvecs - used), max_matvecs - used, generator)
         values[todo], ses[todo], products = _hutchinson_residual(model, x, y, space.subset(live), live_groups, todo,
                                                                  offsets, common, batch_size)  # fmt: skip
         used += products
-    return _Parts(values, torch.sqrt(ses.square() + gn_ses.square()), used, how, passes)
+    return values, ses, used
 
 
 def _hutchinson_residual(model, x, y, sub, live_groups, todo, offsets, common, batch_size):
@@ -258,19 +291,21 @@ def _scale_dict(space: ParameterSpace) -> dict[str, Tensor]:
     return {n: space.scale[blocks[n]].view_as(p) for n, p in zip(space.names, space.params)}
 
 
-def _gauss_newton(model, x, y, space, groups, *, choice, residual_zero, rel_se, abs_se, batch_size, generator):
-    """(tr(G_gg Σ₁) per group, their ses, "exact" or "sampled", sampled passes); see the module docstring.
+def _gauss_newton(model, x, y, spaces, groups, *, choice, residual_zero, rel_se, abs_se, batch_size, generator):
+    """(tr(G_gg Σ₁) per group, their ses: one tensor per space; "exact" or "sampled", sampled passes); see
+    the module docstring. The per-sample Jacobians or gradients serve every space.
 
     Sampling computes the ``HEAVY_FRACTION`` of samples with the largest proxy exactly
     (``gn_sampling.heavy_samples``) and samples the others; if it gives up after the pilot, only
     those others remain to be computed exactly.
     """
-    blocks = [space.slice_of(g) for g in groups]
+    blocks = [[space.slice_of(g) for g in space_groups] for space, space_groups in zip(spaces, groups)]
+    sizes = [len(b) for b in blocks]
     with torch.no_grad():
-        classes = model(x[:1].to(space.device)).shape[1]
+        classes = model(x[:1].to(spaces[0].device)).shape[1]
     if not (choice == "sampled" or (choice == "auto" and residual_zero and classes >= SAMPLE_MIN_CLASSES)):
-        exact = _exact_gauss_newton(model, x, y, space, blocks, batch_size)
-        return exact, torch.zeros_like(exact), "exact", 0
+        exact = _exact_gauss_newton(model, x, y, spaces, blocks, batch_size)
+        return exact.split(sizes), torch.zeros_like(exact).split(sizes), "exact", 0
     heavy = heavy_samples(model, x, HEAVY_FRACTION, batch_size=batch_size)
     keep = torch.ones(len(y), dtype=torch.bool)
     keep[heavy] = False
@@ -278,19 +313,19 @@ def _gauss_newton(model, x, y, space, groups, *, choice, residual_zero, rel_se, 
     share = len(rest) / len(y)
     offsets = None
     if len(heavy):
-        offsets = (1 - share) * _exact_gauss_newton(model, *_take(x, y, heavy), space, blocks, batch_size)
+        offsets = (1 - share) * _exact_gauss_newton(model, *_take(x, y, heavy), spaces, blocks, batch_size)
     # continue while the passes still needed cost less than the exact Jacobians (the pilot is sunk)
     give_up = math.inf if choice == "sampled" else MIN_PASSES + EXACT_PASSES_PER_CLASS * classes
-    r = sampled_gauss_newton(model, *_take(x, y, rest), space, blocks=blocks, rel_se=rel_se, abs_se=abs_se,
+    r = sampled_gauss_newton(model, *_take(x, y, rest), spaces, blocks=blocks, rel_se=rel_se, abs_se=abs_se,
                              max_passes=SAMPLED_MAX_PASSES if choice == "sampled" else math.floor(give_up),
                              batch_size=batch_size, generator=generator, offsets=offsets, share=share,
                              give_up_above=give_up)  # fmt: skip
     if r.needed <= give_up:
-        return r.values, r.ses, "sampled", r.passes
-    values = share * _exact_gauss_newton(model, *_take(x, y, rest), space, blocks, batch_size)
+        return r.values.split(sizes), r.ses.split(sizes), "sampled", r.passes
+    values = share * _exact_gauss_newton(model, *_take(x, y, rest), spaces, blocks, batch_size)
     if offsets is not None:
         values = values + offsets
-    return values, torch.zeros_like(values), "exact", r.passes  # the pilot's passes were spent
+    return values.split(sizes), torch.zeros_like(values).split(sizes), "exact", r.passes  # the pilot's passes were spent
 
 
 def _take(x: Tensor, y: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
@@ -298,13 +333,18 @@ def _take(x: Tensor, y: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
     return x[index.to(x.device)], y[index.to(y.device)]
 
 
-def _exact_gauss_newton(model, x, y, space, blocks, batch_size: int) -> Tensor:
-    """tr(G_bb Σ₁,bb) per block (float64, CPU) from the exact per-sample Jacobians over (x, y)."""
-    diag = gauss_newton_diagonal(model, x, y, list(space.names), batch_size=batch_size)
-    flat = torch.cat([diag[n].reshape(-1) for n in space.names]).double()
-    if space.scale is not None:
-        flat = flat * space.scale.double().square()
-    return block_sums(flat.unsqueeze(1), blocks)[0].cpu()
+def _exact_gauss_newton(model, x, y, spaces, blocks, batch_size: int) -> Tensor:
+    """tr(G_bb Σ₁,bb) per block of every space, in order (float64, CPU), from one set of exact per-sample
+    Jacobians over (x, y)."""
+    names = list(dict.fromkeys(n for space in spaces for n in space.names))
+    diag = gauss_newton_diagonal(model, x, y, names, batch_size=batch_size)
+    sums = []
+    for space, space_blocks in zip(spaces, blocks):
+        flat = torch.cat([diag[n].reshape(-1) for n in space.names]).double()
+        if space.scale is not None:
+            flat = flat * space.scale.double().square()
+        sums.append(block_sums(flat.unsqueeze(1), space_blocks)[0].cpu())
+    return torch.cat(sums)
 
 
 def _deflation(op: SplitHessian, dim: int, offset: float, common: dict, budget: int):
@@ -358,21 +398,56 @@ def hessian_trace(
     (``"auto"``, ``"exact"``, ``"sampled"``). Every random draw uses ``generator``; the same
     generator state gives the same result. See the module docstring for methods and stopping.
     """
+    (estimate,) = hessian_traces(model, x, y, scales=[scale], params=params, method=method, rel_se=rel_se,
+                                 abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
+                                 batch_size=batch_size, sketch=sketch, gauss_newton=gauss_newton,
+                                 generator=generator)  # fmt: skip
+    return estimate
+
+
+def hessian_traces(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    scales: Sequence[dict[str, Tensor] | None],
+    params: list[str] | None = None,
+    method: str = "gn",
+    rel_se: float = 0.01,
+    abs_se: float = 0.0,
+    min_matvecs: int = 10,
+    max_matvecs: int = 1000,
+    batch_size: int = 1024,
+    sketch: int | None = None,
+    gauss_newton: str = "auto",
+    generator: torch.Generator,
+) -> list[TraceEstimate]:
+    """:func:`hessian_trace` for each Σ₁^½ of ``scales`` (None: tr(H)) over one split, in one call that shares
+    the work independent of Σ₁: with ``"gn"``, the certificate and G's per-sample Jacobians or gradients
+    (drawn once for every scale; sampling goes on until every trace meets its target). The residuals of
+    uncertified modules are estimated per scale, in turn from ``generator``. Each estimate's ``matvecs``
+    counts the certificate's products; ``seconds`` is the whole call's.
+    """
     start = time.perf_counter()
-    x, y, space = _prepare(model, x, y, scale, params, method, METHODS, gauss_newton, rel_se, abs_se,
-                           min_matvecs, max_matvecs, batch_size, generator)  # fmt: skip
+    if isinstance(scales, dict) or not isinstance(scales, Sequence) or not scales:
+        raise ValueError(f"scales must be a non-empty sequence of Σ₁^½ dicts or None. Got {scales!r}.")
+    x, y, spaces = _prepare(model, x, y, scales, params, method, METHODS, gauss_newton, rel_se, abs_se,
+                            min_matvecs, max_matvecs, batch_size, generator)  # fmt: skip
     if sketch is not None:
         checks.positive_int("sketch", sketch)
     with eval_mode(model):
-        r = _traces(
-            model, x, y, space, [list(space.names)], method=method, gauss_newton=gauss_newton, rel_se=rel_se,
-            abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs, batch_size=batch_size,
-            sketch=sketch, generator=generator,
+        parts = _traces(
+            model, x, y, spaces, [[list(space.names)] for space in spaces], method=method,
+            gauss_newton=gauss_newton, rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs,
+            max_matvecs=max_matvecs, batch_size=batch_size, sketch=sketch, generator=generator,
         )  # fmt: skip
-    exact = bool(r.ses[0] == 0)
-    ses = _with_rounding(r.values, r.ses, space)
-    return TraceEstimate(float(r.values[0]), float(ses[0]), r.matvecs, time.perf_counter() - start, method, exact,
-                         r.gauss_newton, r.gn_passes)  # fmt: skip
+    seconds = time.perf_counter() - start
+    estimates = []
+    for r, space in zip(parts, spaces):
+        ses = _with_rounding(r.values, r.ses, space)
+        estimates.append(TraceEstimate(float(r.values[0]), float(ses[0]), r.matvecs, seconds, method,
+                                       bool(r.ses[0] == 0), r.gauss_newton, r.gn_passes))  # fmt: skip
+    return estimates
 
 
 def layer_traces(
@@ -399,11 +474,11 @@ def layer_traces(
     ``"gn"``, ``"hutchinson"``, ``"exact"``. Keys in ``named_parameters()`` order.
     """
     start = time.perf_counter()
-    x, y, space = _prepare(model, x, y, scale, params, method, LAYER_METHODS, gauss_newton, rel_se, abs_se,
-                           min_matvecs, max_matvecs, batch_size, generator)  # fmt: skip
+    x, y, (space,) = _prepare(model, x, y, [scale], params, method, LAYER_METHODS, gauss_newton, rel_se, abs_se,
+                              min_matvecs, max_matvecs, batch_size, generator)  # fmt: skip
     with eval_mode(model):
-        r = _traces(
-            model, x, y, space, [[n] for n in space.names], method=method, gauss_newton=gauss_newton,
+        (r,) = _traces(
+            model, x, y, [space], [[[n] for n in space.names]], method=method, gauss_newton=gauss_newton,
             rel_se=rel_se, abs_se=abs_se, min_matvecs=min_matvecs, max_matvecs=max_matvecs,
             batch_size=batch_size, sketch=None, generator=generator,
         )  # fmt: skip

@@ -17,7 +17,7 @@ from empirical import curvature
 from empirical.sensitivity import layer_monte_carlo
 from theory import predict
 
-# The kink term per layer (and per extra noise model) on fewer probes than the run's 32: its
+# The kink term per layer (and per extra noise model) on fewer probes than the run's 24: its
 # standard error is in the rows, and the trace block dominates the prediction.
 KINK_PROBES = 8
 

@@ -135,7 +135,8 @@ def measure_gaussian(
     Carlo of the sweep's model, the per-layer sensitivity (seeds of ``layer_seeds``) and the extra noise
     models; returns (curvature details, noise.csv rows, layers.csv rows)."""
     scales = noise.scale(model, config.noise_model, names)
-    details = measure_curvature(model, config, scales, x_train, y_train, x_test, y_test, device, watch)
+    extra_scales = {name: noise.scale(model, name, names) for name in config.extra_noise_models}
+    details = measure_curvature(model, config, scales, x_train, y_train, x_test, y_test, device, watch, extra_scales)
     with watch("kink"):
         kinks = kink_terms(model, config, scales, x_test, y_test)
     details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
@@ -159,8 +160,10 @@ def measure_gaussian(
                 generator=theory_generator(config, LAYER_STREAM),
             )  # fmt: skip
     for name, extra_levels in config.extra_noise_models.items():
+        extra_trace = details[f"noise_trace_test_{name}"]
         with watch("extra_noise_models"):
-            extra = extra_noise_rows(model, config, noise.scale(model, name, names), extra_levels, x_test, y_test)
+            extra = extra_noise_rows(model, config, extra_scales[name], extra_levels, x_test, y_test,
+                                     (extra_trace["value"], extra_trace["se"]))  # fmt: skip
         rows += [{**row, "noise_model": name} for row in extra]
     return details, rows, layer_rows
 
@@ -230,35 +233,40 @@ def measure_curvature(
     y_test: Tensor,
     device: str,
     watch: Stopwatch,
+    extra_scales: dict[str, dict[str, Tensor]] | None = None,
 ) -> dict[str, Any]:
     """tr(H) on train subset and test split, tr(HΣ₁) on test, λ_max on the train subset, with errors, and
     the theory terms (:func:`theory_terms`); ``watch`` times the parts ``trace``, ``lambda_max``,
     ``fourth_order`` and ``variance_terms``. Without ``scales`` (a noise model with no Σ₁, pcm): tr(H)
-    and λ_max only."""
+    and λ_max only. The test traces come from one ``curvature.hessian_traces`` call, which also gives
+    tr(HΣ₁) of each of ``extra_scales`` (noise model -> its Σ₁^½): details ``noise_trace_test_<model>``
+    with their ``value`` and ``se``."""
     xs, ys = (t.to(device) for t in curvature_subset(x_train, y_train, config.curvature_samples, config.curvature_seed))
 
     def generator() -> torch.Generator:  # same probes for every run (common random numbers)
         return torch.Generator().manual_seed(config.curvature_seed)
 
     options = dict(rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs, batch_size=config.eval_batch_size)
+    test: dict[str, dict[str, Tensor] | None] = {"hessian_trace_test": None}
+    if scales is not None:
+        test["noise_trace_test"] = scales
+        test.update({f"noise_trace_test_{name}": s for name, s in (extra_scales or {}).items()})
     with watch("trace"):
-        estimates = {
-            "hessian_trace_train": curvature.hessian_trace(model, xs, ys, generator=generator(), **options),
-            "hessian_trace_test": curvature.hessian_trace(model, x_test, y_test, generator=generator(), **options),
-        }
-        if scales is not None:
-            estimates["noise_trace_test"] = curvature.hessian_trace(
-                model, x_test, y_test, scale=scales, generator=generator(), **options
-            )
+        estimates = {"hessian_trace_train": curvature.hessian_trace(model, xs, ys, generator=generator(), **options)}
+        traces = curvature.hessian_traces(model, x_test, y_test, scales=list(test.values()), generator=generator(),
+                                          **options)  # fmt: skip
+        estimates.update(zip(test, traces))
     with watch("lambda_max"):
         top = curvature.top_eigenvalues(model, xs, ys, k=1, generator=generator())
-    metrics = {name: e.value for name, e in estimates.items()}
-    metrics.update({f"{name}_se": e.se for name, e in estimates.items()})
+    columns = [name for name in estimates if name in ("hessian_trace_train", "hessian_trace_test", "noise_trace_test")]
+    metrics = {name: estimates[name].value for name in columns}
+    metrics.update({f"{name}_se": estimates[name].se for name in columns})
     metrics.update(lambda_max_train=top.values[0], lambda_max_residual=top.residuals[0])
     details = {
-        name: {"matvecs": e.matvecs, "seconds": e.seconds, "gauss_newton": e.gauss_newton, "gn_passes": e.gn_passes}
+        name: {"matvecs": e.matvecs, "seconds": e.seconds, "gauss_newton": e.gauss_newton, "gn_passes": e.gn_passes,
+               **({} if name in columns else {"value": e.value, "se": e.se})}
         for name, e in estimates.items()
-    }
+    }  # fmt: skip
     details["lambda_max_train"] = {"matvecs": top.matvecs, "seconds": top.seconds}
     if scales is not None:
         metrics.update(theory_terms(model, config, scales, x_test, y_test, details, watch))
@@ -395,15 +403,12 @@ def pcm_row(level: evaluate.NoisyEvaluation, g_mu: float, mu_h_mu: float, trace:
 
 def extra_noise_rows(
     model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], levels: tuple[float, ...], x: Tensor,
-    y: Tensor,
+    y: Tensor, trace: tuple[float, float],
 ) -> list[dict[str, Any]]:
     """The noise.csv rows of another Gaussian noise model (Σ₁^½ ``scales``) at its ``levels`` on the test split:
-    its own tr(HΣ₁) (the run's trace probes), kink term (``per_layer.KINK_PROBES`` probes) and Monte Carlo
-    (``extra_noise_samples`` passes, the run's blocks and draws, its own control variate)."""
-    trace = curvature.hessian_trace(
-        model, x, y, scale=scales, rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
-        batch_size=config.eval_batch_size, generator=torch.Generator().manual_seed(config.curvature_seed),
-    )  # fmt: skip
+    its tr(HΣ₁) and SE (``trace``, from :func:`measure_curvature`), kink term (``per_layer.KINK_PROBES``
+    probes) and Monte Carlo (``extra_noise_samples`` passes, the run's blocks and draws, its own control
+    variate)."""
     kinks = curvature.kink_term(
         model, x, y, scales, levels, probes=per_layer.KINK_PROBES, generator=theory_generator(config, KINK_STREAM)
     )
@@ -412,4 +417,4 @@ def extra_noise_rows(
         model, x, y, scales, levels, samples, config.noise_seed, config.eval_batch_size, blocks=config.noise_blocks,
         control=noise_control(model, config, scales, x, y, samples),
     )  # fmt: skip
-    return [noise_row(m, trace.value, trace.se, k, k_se) for m, k, k_se in zip(measured, kinks.values, kinks.ses, strict=True)]
+    return [noise_row(m, *trace, k, k_se) for m, k, k_se in zip(measured, kinks.values, kinks.ses, strict=True)]

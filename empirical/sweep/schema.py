@@ -219,7 +219,9 @@ RUN = (
     Column("layers", "", "its rows of layers.csv (empty unless its seed is in `layer_seeds`)"),
     Column("curvature", "", "per estimate: Hessian-vector products (`matvecs`) and seconds; for the traces also how "
            "their Gauss–Newton part was computed (`gauss_newton`: `exact` per class, `sampled` by one backward pass per "
-           "sample and draw, with `gn_passes` passes, or `none`); for "
+           "sample and draw, with `gn_passes` passes, or `none`); the test split's traces come from one call that "
+           "shares their certificate and per-sample gradients, so each gives that call's seconds, and it includes "
+           "`noise_trace_test_<model>` of each extra noise model with its `value` and `se` (nats per unit η²); for "
            "`fourth_moment_test` its draws, subset size and E_v[D²L[v,v]] = tr(HΣ₁) from the same draws "
            "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations) "
            "and seconds; for `control_test` the control variate's `directions` (0: none), `eigenvalues` (of "

@@ -6,11 +6,13 @@ reported se matches the spread of independent estimates, so the comparisons can 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
 
-from empirical.curvature import exact_gauss_newton, hessian_trace
+from empirical.curvature import exact_gauss_newton, gn_sampling, hessian_trace, hessian_traces, trace
 from empirical.curvature.gn_sampling import class_directions, heavy_samples, sampled_gauss_newton
 from empirical.curvature.space import ParameterSpace
 from tests.curvature.problems import problem
@@ -23,7 +25,7 @@ def gen(seed: int = 0) -> torch.Generator:
 def sampled(p, scale=None, *, groups=None, rel_se=1e-9, passes=4, seed=0, give_up_above=float("inf")):
     space = ParameterSpace.build(p.model, p.names, scale)
     blocks = [space.slice_of(g) for g in (groups or [list(space.names)])]
-    return sampled_gauss_newton(p.model, p.x, p.y, space, blocks=blocks, rel_se=rel_se, abs_se=0.0,
+    return sampled_gauss_newton(p.model, p.x, p.y, [space], blocks=[blocks], rel_se=rel_se, abs_se=0.0,
                                 max_passes=passes, batch_size=20, generator=gen(seed),
                                 give_up_above=give_up_above)  # fmt: skip
 
@@ -146,3 +148,48 @@ def test_heavy_samples_rank_by_the_last_layers_exact_share():
     n = int(heavy[0])
     G = exact_gauss_newton(model, x[n : n + 1], y[n : n + 1], params=["2.weight", "2.bias"])
     assert G.trace().item() == pytest.approx(share[n].item(), rel=1e-10)
+
+
+def test_traces_of_several_scales_share_one_certificate_and_one_set_of_gradients(monkeypatch):
+    model, x, y = ten_class_relu()
+    scale = {n: 0.1 + torch.rand(p.shape, generator=gen(2), dtype=p.dtype)
+             for n, p in model.named_parameters() if n.endswith("weight")}  # fmt: skip
+    G = exact_gauss_newton(model, x, y)
+    flat = torch.cat([scale.get(n, torch.zeros_like(p)).reshape(-1) for n, p in model.named_parameters()])
+    exact = (G.trace().item(), (flat.square() * G.diagonal()).sum().item())
+    calls = {"certify": 0, "passes": 0}
+    certify, one_pass = trace.certified_zero_modules, gn_sampling._one_pass
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(trace, "certified_zero_modules", counted("certify", certify))
+    monkeypatch.setattr(gn_sampling, "_one_pass", counted("passes", one_pass))
+    both = hessian_traces(model, x, y, scales=[None, scale], rel_se=0.05, generator=gen())
+    assert calls["certify"] == 1 and calls["passes"] == both[0].gn_passes == both[1].gn_passes
+    for est, value in zip(both, exact):
+        assert est.gauss_newton == "sampled" and est.se <= 0.05 * est.value
+        assert abs(est.value - value) <= 4 * est.se
+    # one scale alone is exactly what hessian_trace gives
+    alone = hessian_traces(model, x, y, scales=[scale], rel_se=0.05, generator=gen())[0]
+    assert alone == dataclasses.replace(hessian_trace(model, x, y, scale=scale, rel_se=0.05, generator=gen()),
+                                        seconds=alone.seconds)  # fmt: skip
+
+
+def test_traces_of_several_scales_estimate_each_residual_of_a_smooth_network():
+    p = problem("mlp")
+    scale = p.scale()
+    exact = (p.H.trace().item(), (p.flat_scale(scale).square() * p.H.diagonal()).sum().item())
+    both = hessian_traces(p.model, p.x, p.y, scales=[None, scale], rel_se=0.02, max_matvecs=200, generator=gen())
+    assert [e.gauss_newton for e in both] == ["exact", "exact"]
+    for est, value in zip(both, exact):
+        assert 0 < est.se <= 0.02 * abs(est.value) and abs(est.value - value) <= 4 * est.se
+
+
+def test_traces_need_a_list_of_scales():
+    model, x, y = ten_class_relu()
+    with pytest.raises(ValueError, match="scales must be a non-empty sequence"):
+        hessian_traces(model, x, y, scales={}, generator=gen())

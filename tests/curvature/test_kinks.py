@@ -147,6 +147,7 @@ def test_unit_variances_match_a_dense_jacobian(kind, own):
     exact = exact_unit_variances(model, x, sites, scale)
     assert [s.own is not None for s in sites] == [own, own]  # fed directly by a Linear/Conv used once
     for depth, (site, sq, (tau2, upstream)) in enumerate(zip(sites, squares, exact)):
+        assert (sq is None) == (depth == 0 and own)  # a layer fed by the input needs no probes
         estimate = unit_variances(site, sq, scale)
         if depth == 0 and own:  # no noise upstream: exact
             assert torch.allclose(estimate, tau2, rtol=1e-10, atol=0)
