@@ -15,7 +15,7 @@ how much more the run does:
   on the test slice × the test split's size over the slice's;
 - noise: ``monte_carlo`` at one level and one antithetic pair over one evaluation batch (three
   passes) × the run's passes (1 + samples × levels, the extra noise models' levels included) and
-  batches. The extra models' traces and kink terms, the per-layer sensitivity, the control
+  batches. The extra models' kink terms, the per-layer sensitivity, the control
   variate's Lanczos and the pcm mean terms are not timed; the report names them when the config has them.
 
 What the trained network decides is reported as such. A trace whose residual H − G is certified
@@ -107,8 +107,10 @@ def measure(
         model = models.build(config.model, _SHAPES[config.dataset], classes, activation=config.activation, seed=0)
         model.to(device)
         train = _train(model, config, steps, generator, device)
-        scales = noise.scale(model, config.noise_model, noise.targets(model, config.noise_scope))
-        return Estimate(train=train, **_curvature(model, config, scales, slice_size, generator, device),
+        names = noise.targets(model, config.noise_scope)
+        scales = noise.scale(model, config.noise_model, names)
+        extra = {name: noise.scale(model, name, names) for name in config.extra_noise_models}
+        return Estimate(train=train, **_curvature(model, config, scales, extra, slice_size, generator, device),
                         noise=_noise(model, config, scales, generator, device))  # fmt: skip
 
 
@@ -133,11 +135,13 @@ def _curvature(
     model: torch.nn.Module,
     config: SweepConfig,
     scales: dict[str, Tensor],
+    extra_scales: dict[str, dict[str, Tensor]],
     slice_size: int,
     generator: torch.Generator,
     device: str,
 ) -> dict[str, float | tuple[int, int]]:
-    """``curvature``, ``curvature_max``, ``fourth_order``, ``variance_terms``, ``kink`` seconds and ``trace_products``."""
+    """``curvature``, ``curvature_max``, ``fourth_order``, ``variance_terms``, ``kink`` seconds and ``trace_products``;
+    the test traces include the extra noise models' (``extra_scales``), as in the run."""
     n_train, n_test = split_sizes(config)
     n_sub = min(config.curvature_samples or n_train, n_train)
     k_sub, k_test = min(slice_size, n_sub), min(n_test, max(slice_size, run.FOURTH_ORDER_SUBSET))
@@ -151,9 +155,10 @@ def _curvature(
     x_sub, y_sub = _random(config, k_sub, generator, "cpu")  # the run keeps the train split on the CPU
     x_test, y_test = _random(config, k_test, generator, device)
     warm_up = Stopwatch(device)
-    run.measure_curvature(model, sliced, scales, x_sub[:8], y_sub[:8], x_test[:8], y_test[:8], device, warm_up)
+    run.measure_curvature(model, sliced, scales, x_sub[:8], y_sub[:8], x_test[:8], y_test[:8], device, warm_up,
+                          extra_scales)  # fmt: skip
     watch = Stopwatch(device)
-    measured = run.measure_curvature(model, sliced, scales, x_sub, y_sub, x_test, y_test, device, watch)
+    measured = run.measure_curvature(model, sliced, scales, x_sub, y_sub, x_test, y_test, device, watch, extra_scales)
     run.kink_terms(model, config, scales, x_test[:8], y_test[:8])  # warm-up
     kink = run.kink_terms(model, config, scales, x_test, y_test).seconds * n_test / k_test
 
@@ -238,7 +243,7 @@ def report(config: SweepConfig, device: str, estimate: Estimate, runs: int, jobs
 def _untimed(config: SweepConfig) -> list[str]:
     """A line naming the parts of a run the estimate leaves out, if the config has any."""
     parts = [
-        *(["the traces and kink terms of the extra noise models (their noise passes are in)"]
+        *(["the kink terms of the extra noise models (their traces and noise passes are in)"]
           if config.extra_noise_models else []),
         *(["the per-layer sensitivity of the layer_seeds runs"] if config.layer_levels and config.layer_seeds else []),
         *([f"the control variate's Lanczos ({config.control_directions} directions on the first "
