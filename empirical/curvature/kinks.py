@@ -29,9 +29,8 @@ Measured on the default preset's MNIST-1D CNN (trained 20 epochs at lr 0.02 and 
   0.5–1.0 % (largest at η = 0.01). One probe set shared by all 2,000 samples: 7 % at P = 16 (its
   errors add coherently over samples), 2.1–4.5 % with own sets per 20–200 samples; probes for
   the whole τ² instead of the exact own layer: 1.0–1.6× the sd.
-- P = 32 (the earlier default): se ≈ 3 % of the term at
-  η = 0.01, 2 % at η = 0.1, four times the bias bound or more; over 10 repeats per checkpoint the
-  sd was 0.8–1.3× (mean 1.1×) the reported se.
+- P = 32 (the earlier default): se ≈ 3 % of the term at η = 0.01, 2 % at η = 0.1, four times the
+  bias bound or more; over 10 repeats per checkpoint the sd was 0.8–1.3× (mean 1.1×) the reported se.
 - default P = 24: se √(32/24) = 1.15× that, six times the bias bound (0.14/P ≈ 0.6 %) or more.
   On the lr 0.05 checkpoint (8 repeats of each, η = 0.1–0.5): sd 3.4–6.5 % of the term at
   P = 24, 4.5–8.7 % at P = 32 (its se 3.3–1.6 % at P = 256 limits the comparison); 2.34 against
@@ -143,8 +142,8 @@ def site_terms(
     """One site's kink term per level (L,) and its delta-method rows (P, L), float64 on the CPU.
 
     tau2: τ̂² per unit (shape of site.pre); squares: the probes' w² (P, *site.pre.shape), or None where
-    τ² is exact (no probes, no rows). Each level
-    evaluates B only within TAIL·ητ of a kink: at small η a small share of the units.
+    τ² is exact (no probes, no rows). Each level evaluates B only within TAIL·ητ of a kink: at small η
+    a small share of the units.
     """
     a = site.pre.reshape(-1).double().cpu()
     g = site.grad.reshape(-1).double().cpu()
