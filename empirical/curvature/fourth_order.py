@@ -132,14 +132,16 @@ def split_derivatives(
         if name not in named or v.shape != named[name].shape:
             raise ValueError(f"direction[{name!r}] must match a parameter's shape. Got {tuple(v.shape)}.")
     stacked = {n: v.unsqueeze(0) for n, v in direction.items()}
-    return _draw_derivatives(model, x.unsqueeze(0), y.unsqueeze(0), stacked, order, batch_size)[0]
+    return _draw_derivatives(model, x, y, stacked, order, batch_size, per_draw=False)[0]
 
 
 def _draw_derivatives(
-    model: nn.Module, xs: Tensor, ys: Tensor, directions: dict[str, Tensor], order: int, batch_size: int
+    model: nn.Module, xs: Tensor, ys: Tensor, directions: dict[str, Tensor], order: int, batch_size: int, *,
+    per_draw: bool,
 ) -> Tensor:
-    """(D, order + 1) float64: D^k L_d(w)[v_d, …, v_d] for each draw d, L_d the mean cross-entropy over
-    (xs[d], ys[d]) (xs: (D, n, ...), ys: (D, n)), v_d = ``directions[name][d]``.
+    """(D, order + 1) float64: D^k L_d(w)[v_d, …, v_d] for each draw d, v_d = ``directions[name][d]``, L_d the
+    mean cross-entropy over (xs[d], ys[d]) if ``per_draw`` (xs: (D, n, ...), ys: (D, n)), else over (xs, ys)
+    for every draw (not copied).
 
     The draws go through one ``vmap`` per chunk of at most ``batch_size`` samples in all: the nested
     jvp's cost is mostly per operation, not per element, so batching draws pays (measured on the
@@ -147,7 +149,7 @@ def _draw_derivatives(
     """
     params = {n: p.detach() for n, p in model.named_parameters()}
     device = next(iter(params.values())).device
-    draws, size = ys.shape
+    draws, size = len(next(iter(directions.values()))), ys.shape[-1]
     chunk = max(1, batch_size // draws)
     total = torch.zeros(draws, order + 1, dtype=torch.float64)
     directions = {n: v.to(device) for n, v in directions.items()}
@@ -158,10 +160,12 @@ def _draw_derivatives(
 
         return directional_derivatives(loss, params, v, order)
 
+    data_dim = 0 if per_draw else None
     with eval_mode(model):
         for start in range(0, size, chunk):
-            xb, yb = xs[:, start : start + chunk].to(device), ys[:, start : start + chunk].to(device)
-            total += vmap(one)(directions, xb, yb)
+            part = slice(start, start + chunk)
+            xb, yb = (xs[:, part], ys[:, part]) if per_draw else (xs[part], ys[part])
+            total += vmap(one, in_dims=(0, data_dim, data_dim))(directions, xb.to(device), yb.to(device))
     return total
 
 
@@ -248,13 +252,16 @@ def split_fourth_moment(
     if scale is None:
         raise ValueError("scale is required: the directions are v ~ N(0, diag(scale²)).")
     size = len(y) if subset is None or subset >= len(y) else subset
-    directions, xs, ys = [], [], []
+    directions, subsets = [], []
     for _ in range(draws):  # per draw its direction, then its subset
         directions.append(_direction(scale, generator))
-        idx = torch.randperm(len(y), generator=generator)[:size] if size < len(y) else torch.arange(len(y))
-        xs.append(x[idx.to(x.device)])
-        ys.append(y[idx.to(y.device)])
+        if size < len(y):
+            subsets.append(torch.randperm(len(y), generator=generator)[:size])
     stacked = {n: torch.stack([d[n] for d in directions]) for n in scale}
-    rows = _draw_derivatives(model, torch.stack(xs), torch.stack(ys), stacked, 4, batch_size)
+    if subsets:
+        xs, ys = torch.stack([x[i.to(x.device)] for i in subsets]), torch.stack([y[i.to(y.device)] for i in subsets])
+        rows = _draw_derivatives(model, xs, ys, stacked, 4, batch_size, per_draw=True)
+    else:
+        rows = _draw_derivatives(model, x, y, stacked, 4, batch_size, per_draw=False)
     return _estimate(list(rows), size, start)
 
