@@ -96,9 +96,8 @@ def _one_pass(model: nn.Module, x: Tensor, spaces: Sequence[ParameterSpace], blo
     Blocks are unions of whole parameter tensors; squares are summed per tensor in the model's
     dtype (relative rounding ~√P·eps, far below the sampling error), then per block in float64.
     """
-    names = list(dict.fromkeys(n for space in spaces for n in space.names))
-    named = {n: p for space in spaces for n, p in zip(space.names, space.params)}
-    free = {n: named[n].detach() for n in names}
+    union = ParameterSpace.union(spaces)
+    free = {n: p.detach() for n, p in zip(union.names, union.params)}
     weights, members = [], []
     for space, space_blocks in zip(spaces, blocks):
         where = space.blocks()
@@ -192,8 +191,7 @@ def sampled_gauss_newton(
     del y
     if max_passes < MIN_PASSES:
         raise ValueError(f"max_passes must be >= {MIN_PASSES} (a variance needs two draws). Got {max_passes}.")
-    dim = sum(p.numel() for p in {n: p for s in spaces for n, p in zip(s.names, s.params)}.values())
-    chunk = max(1, min(batch_size, GRADIENT_ELEMENTS // max(1, dim)))
+    chunk = max(1, min(batch_size, GRADIENT_ELEMENTS // max(1, ParameterSpace.union(spaces).dim)))
     draws: list[Tensor] = []
     start = time.perf_counter()
     want = MIN_PASSES

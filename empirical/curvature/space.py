@@ -7,6 +7,7 @@ parameters becomes Σ₁^½ A Σ₁^½ on this space, so its trace is tr(A Σ₁
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,12 @@ class ParameterSpace:
             ref = params[0]
             flat = torch.cat([scale[n].reshape(-1) for n in names]).to(device=ref.device, dtype=ref.dtype)
         return cls(tuple(names), params, flat)
+
+    @classmethod
+    def union(cls, spaces: Sequence[ParameterSpace]) -> ParameterSpace:
+        """The unscaled space of every parameter of ``spaces``, in the order they first appear."""
+        named = {n: p for space in spaces for n, p in zip(space.names, space.params)}
+        return cls(tuple(named), tuple(named.values()), None)
 
     @property
     def dim(self) -> int:

@@ -209,7 +209,7 @@ def _traces(model, x, y, spaces, groups, *, method, gauss_newton, rel_se, abs_se
                                              sketch=sketch, batch_size=batch_size)  # fmt: skip
             parts.append(_Parts(values, ses, matvecs))
         return parts
-    union = ParameterSpace.build(model, list(dict.fromkeys(n for space in spaces for n in space.names)), None)
+    union = ParameterSpace.union(spaces)
     modules = len(union.modules())
     # certify every module if the budget allows, else leave the minimum sample for the residual
     cert_budget = modules if modules <= max_matvecs else max_matvecs - min(min_matvecs, max_matvecs)
@@ -336,8 +336,7 @@ def _take(x: Tensor, y: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
 def _exact_gauss_newton(model, x, y, spaces, blocks, batch_size: int) -> Tensor:
     """tr(G_bb Σ₁,bb) per block of every space, in order (float64, CPU), from one set of exact per-sample
     Jacobians over (x, y)."""
-    names = list(dict.fromkeys(n for space in spaces for n in space.names))
-    diag = gauss_newton_diagonal(model, x, y, names, batch_size=batch_size)
+    diag = gauss_newton_diagonal(model, x, y, list(ParameterSpace.union(spaces).names), batch_size=batch_size)
     sums = []
     for space, space_blocks in zip(spaces, blocks):
         flat = torch.cat([diag[n].reshape(-1) for n in space.names]).double()
