@@ -119,6 +119,8 @@ def _sweep(args: argparse.Namespace) -> int:
         print(estimate.report(config, device, estimate.measure(config, device), runs, parallel))
         return 0
 
+    if not args.dry_run:
+        executors.start_early(executor)  # the workers' imports overlap generating the data
     run.load_split(config, "train")  # fail on bad data before touching the results folder
     test_size = len(run.load_split(config, "test")[1])
     if config.noise_blocks > test_size:

@@ -41,16 +41,19 @@ from theory.stability import heavy_ball_bound
 from theory.variance import variance_in_noise_level
 
 
+_EXPRESSIONS: dict[str, Callable[[], tuple[tuple[sp.Symbol, ...], sp.Expr]]] = {
+    "second_order": lambda: ((eta, noise_trace), noise_level_expansion(2)),
+    "fourth_order": lambda: ((eta, noise_trace, fourth_moment), noise_level_expansion(4)),
+    "variance": lambda: ((eta, grad_cov_grad, hsigma_sq_trace), variance_in_noise_level()),
+    "stability": lambda: ((lr, beta), heavy_ball_bound()),
+}
+_KINK_PIECES = ("kink_bracket", "with_kinks", "kink_summand", "max_pool")  # the names _compiled_kinks knows
+
+
 @lru_cache(maxsize=None)
 def _compiled(name: str) -> Callable[..., np.ndarray]:
     """The lambdified derivation `name`; derived on first use, then cached."""
-    expressions = {
-        "second_order": lambda: ((eta, noise_trace), noise_level_expansion(2)),
-        "fourth_order": lambda: ((eta, noise_trace, fourth_moment), noise_level_expansion(4)),
-        "variance": lambda: ((eta, grad_cov_grad, hsigma_sq_trace), variance_in_noise_level()),
-        "stability": lambda: ((lr, beta), heavy_ball_bound()),
-    }
-    args, expr = expressions[name]()
+    args, expr = _EXPRESSIONS[name]()
     return sp.lambdify(args, expr, modules="numpy")
 
 
@@ -97,6 +100,15 @@ def _compiled_kinks(name: str) -> tuple[Callable[..., np.ndarray], ...]:
     else:
         raise ValueError(f"no kink derivation named {name!r}")
     return tuple(sp.lambdify(args, piece, modules="numpy") for piece in pieces)
+
+
+def compile_all() -> None:
+    """Derive and lambdify every prediction of this module now rather than on first use: a process that
+    forks workers calls it once, and each worker inherits the results instead of deriving them again."""
+    for name in _EXPRESSIONS:
+        _compiled(name)
+    for name in _KINK_PIECES:
+        _compiled_kinks(name)
 
 
 def _noise_level(noise_level: ArrayLike) -> np.ndarray:

@@ -9,9 +9,13 @@ outside :class:`~empirical.sweep.config.SweepConfig` (a ``[slurm]`` table of the
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context, parent_process
+from multiprocessing.connection import wait
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, Callable, get_type_hints
 
@@ -69,23 +73,45 @@ def check(executor: str, jobs: int, config: SweepConfig) -> None:
         )
 
 
-def _die_with_parent() -> None:
-    """Linux: a worker gets SIGKILL when the sweep process dies, so a killed sweep leaves no orphan
-    still writing into the results folder."""
-    try:
-        import ctypes
-        import signal
+def _die_with_sweep() -> None:
+    """Make this worker exit the moment the sweep process dies, so that a killed sweep leaves no orphan still
+    writing into the results folder. The worker's parent may be a forkserver, which outlives the sweep while
+    any worker does, so the worker watches the sweep itself: its ``parent_process`` sentinel (the sweep's end
+    of a pipe) becomes ready when the sweep exits. A finished sweep has shut its workers down before then."""
+    sweep = parent_process()
+    if sweep is None:  # pragma: no cover - not started by multiprocessing
+        return
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: workers finish their run and exit
-        pass
+    def watch() -> None:
+        wait([sweep.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-sweep", daemon=True).start()
+
+
+def _context() -> BaseContext:
+    """How local workers start: on Linux, forked from a forkserver that has imported ``empirical.sweep.preload``
+    (one set of imports for all workers, made while this process does other work); elsewhere spawned (macOS
+    libraries are not safe to fork, Windows cannot). Neither shares this process's state (threads, CUDA)."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover - not Linux
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["empirical.sweep.preload"])
+    return context
+
+
+def start_early(executor: str) -> None:
+    """Start the processes executor's forkserver now, so that its imports overlap whatever this process does
+    before the runs (e.g. generating the data); a no-op for the other executors."""
+    if executor == "processes" and _context().get_start_method() == "forkserver":
+        forkserver.ensure_running()
 
 
 def _start_worker(generations: dict[Any, Any]) -> None:
     """A worker process's set-up: die with the sweep, and take the data the sweep already generated."""
     from empirical.experiment import data
 
-    _die_with_parent()
+    _die_with_sweep()
     data.preload(generations)
 
 
@@ -121,7 +147,7 @@ def execute_all(
         from empirical.experiment import data  # the parent's data generations, handed to every worker
 
         with ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(data.generated(),)
+            workers, mp_context=_context(), initializer=_start_worker, initargs=(data.generated(),)
         ) as pool:
             futures = [pool.submit(_execute, config, lr, seed, str(out), device) for lr, seed in tasks]
             for future in as_completed(futures):

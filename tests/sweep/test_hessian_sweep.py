@@ -78,6 +78,34 @@ def test_rerun_skips_finished_runs_and_a_fresh_run_gives_identical_tables(tiny_c
         assert _table(first / name) == _table(second / name)
 
 
+def _descendants(pid: int) -> set[int]:
+    """Linux: the ids of the processes below ``pid`` (its workers, and the forkserver they fork from)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (ValueError, OSError):
+            continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _descendants_alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie, dead but not yet reaped, does not count)."""
+    alive = set()
+    for pid in pids:
+        try:
+            if (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                alive.add(pid)
+        except OSError:
+            continue
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
 def test_killed_sweep_resumes_to_the_same_results(tiny_config, tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     assert _sweep(tiny_config, reference) == 0
@@ -86,8 +114,13 @@ def test_killed_sweep_resumes_to_the_same_results(tiny_config, tmp_path):
     deadline = time.time() + 120
     while not list((killed / "runs").glob("*/model.pt")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    workers = _descendants(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)  # mid-run: a checkpoint exists, its run.json may not
     proc.wait()
+    deadline = time.time() + 20
+    while workers & _descendants_alive(workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _descendants_alive(workers), "worker processes outlived the killed sweep"
     done = subprocess.run([*cmd, "--out", str(killed)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     for name in ("runs.csv", "noise.csv"):

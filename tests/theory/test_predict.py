@@ -56,6 +56,19 @@ def test_import_is_lazy_and_torch_free() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_compile_all_derives_every_prediction_up_front() -> None:
+    code = (
+        "import theory.predict as p\n"
+        "p.compile_all()\n"
+        "assert p._compiled.cache_info().currsize == len(p._EXPRESSIONS)\n"
+        "assert p._compiled_kinks.cache_info().currsize == len(p._KINK_PIECES)\n"
+        "p.delta_loss_second_order(0.1, 1.0), p.kink_bracket(0.0, 1.0), p.max_pool_bracket(0.0, 0.0, 1.0, 1.0, 0.0)\n"
+        "assert p._compiled.cache_info().misses + p._compiled_kinks.cache_info().misses == "
+        "len(p._EXPRESSIONS) + len(p._KINK_PIECES)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_docstring_examples() -> None:
     result = doctest.testmod(theory.predict)
     assert result.attempted > 0 and result.failed == 0
