@@ -78,6 +78,11 @@ def test_rerun_skips_finished_runs_and_a_fresh_run_gives_identical_tables(tiny_c
         assert _table(first / name) == _table(second / name)
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name: [state, parent id, ...]."""
+    return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()
+
+
 def _descendants(pid: int) -> set[int]:
     """The ids of the processes below ``pid`` (its workers, and the forkserver they fork from); empty without /proc."""
     if not Path("/proc/self/stat").exists():
@@ -85,7 +90,7 @@ def _descendants(pid: int) -> set[int]:
     parents = {}
     for entry in Path("/proc").iterdir():
         try:
-            parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            parents[int(entry.name)] = int(_stat(entry.name)[1])
         except (ValueError, OSError):
             continue
     found, frontier = set(), {pid}
@@ -100,7 +105,7 @@ def _descendants_alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
         try:
-            if (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            if _stat(pid)[0] != "Z":
                 alive.add(pid)
         except OSError:
             continue
