@@ -19,7 +19,8 @@ Public API (the sweep's contract):
 - ``mean_terms(model, x, y, mean) -> (gᵀμ, μᵀHμ)``: what a noise mean μ adds to E[ΔL] (exact).
 - ``kink_term(model, x, y, scale, noise_levels, *, probes=24, generator, batch_size=100) ->
   KinkEstimate``: per noise level, what the noise adds to E[ΔL] at the kinks of piecewise-linear
-  activations (ReLU), which H misses; exactly 0 without them.
+  activations (ReLU), which H misses; exactly 0 without them. ``kink_terms(model, x, y, scales,
+  noise_levels, ...) -> list[KinkEstimate]``: several Σ₁^½ (each with its levels) in one pass.
 - ``SplitHessian``, ``ParameterSpace``, ``operator_diagonal``: the operator itself, for benchmarks
   and references that need products rather than traces.
 
@@ -32,7 +33,8 @@ form per unit, for networks of linear-in-parameter modules and element-wise acti
 stopping), ``trace`` (the API above), ``lanczos`` (eigenvalues, density), ``fourth_order``
 (D⁴L along random directions), ``variance_terms`` (gᵀΣ₁g, tr((HΣ₁)²)), ``kinks`` (the kink term),
 ``kinks_units`` (the activation sites and one batch's pre-activations and gradients there),
-``kinks_probes`` (the pre-activations' noise variance), ``exact`` (dense ground truth), ``probes``
+``kinks_probes`` (the pre-activations' noise variance by probes), ``kinks_chain`` (exactly, on chains
+of layers), ``exact`` (dense ground truth), ``probes``
 (random vectors), ``checks`` (arguments). Code outside this package uses only
 the names below.
 
@@ -55,7 +57,7 @@ Example (the sweep's calls; ``scales`` from ``empirical.experiment.noise.scale``
 from empirical.curvature.exact import exact_gauss_newton, exact_hessian, operator_diagonal
 from empirical.curvature.fourth_order import FourthMoment, fourth_moment, split_fourth_moment
 from empirical.curvature.hvp import SplitHessian
-from empirical.curvature.kinks import KinkEstimate, kink_term
+from empirical.curvature.kinks import KinkEstimate, kink_term, kink_terms
 from empirical.curvature.mean_terms import mean_terms
 from empirical.curvature.lanczos import EigenEstimate, SpectralDensity, spectral_density, top_eigenvalues
 from empirical.curvature.space import ParameterSpace
@@ -80,6 +82,7 @@ __all__ = [
     "hessian_traces",
     "hsigma_sq_trace",
     "kink_term",
+    "kink_terms",
     "mean_terms",
     "layer_traces",
     "operator_diagonal",

@@ -87,13 +87,18 @@ class OwnLayer:
 @dataclass(frozen=True)
 class Site:
     """One call of an activation ``module``: pre-activations a, gradients g = ∂L/∂h (both (B, ...)),
-    its kinks (empty for a smooth activation), and its own layer where that part of the noise is exact."""
+    its kinks (empty for a smooth activation), and its own layer where that part of the noise is exact.
+
+    ``parent``: the index (in ``clean_pass``'s list) of the site whose activation output is the own
+    layer's input itself, if any: then a = own(act_parent(a_parent)) exactly (``kinks_chain``).
+    """
 
     module: nn.Module
     pre: Tensor
     grad: Tensor
     kinks: Kinks
     own: OwnLayer | None
+    parent: int | None = None
 
 
 def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, modules: Mapping[nn.Module, Kinks]) -> list[Site]:
@@ -126,10 +131,12 @@ def clean_pass(model: nn.Module, x: Tensor, y: Tensor, total: int, modules: Mapp
     owners = _unshared_owners(model)
     sites = []
     for (module, a, own), h, g in zip(found, outputs, grads):
-        layer = None
+        layer, parent = None, None
         if own is not None and calls[own[0]] == 1 and own[0] in owners:
             layer = OwnLayer(own[0], owners[own[0]], own[1].detach(), fixed=not own[1].requires_grad)
-        sites.append(Site(module, a, torch.zeros_like(h) if g is None else g.detach(), modules[module], layer))
+            parent = next((i for i, out in enumerate(outputs) if out is own[1]), None)
+        grad = torch.zeros_like(h) if g is None else g.detach()
+        sites.append(Site(module, a, grad, modules[module], layer, parent))
     return sites
 
 

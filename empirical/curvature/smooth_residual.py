@@ -17,7 +17,9 @@ diagonal, so only diag(H − G) matters, and exactly
 estimates (``kinks_probes``). σ'' comes from double autograd of the activation module on its input.
 Per group of parameters (``layer_traces``), τ²_u splits into the groups' parts.
 
-Estimator: g, a, σ'' exact (one forward and backward pass per batch); τ² = the exact own-layer part
+Estimator: g, a, σ'' exact (one forward and backward pass per batch). Where every site is a chain
+of at most three Linear/Conv1d layers (``kinks_chain``: the MLP and the MNIST-1D CNN), τ² is exact
+too, and so is the value (se 0, no probes). Otherwise τ² = the exact own-layer part
 (``kinks_units.OwnLayer``) + the mean of P forward-mode probes' w² (``kinks_probes``), each batch of
 at most ``batch_size`` samples (and at least ``PROBE_SETS`` batches) with its own probes (their
 errors then add incoherently over batches), one probe set per group. Probes are Rademacher
@@ -31,17 +33,18 @@ variance so far, until √(se² + offset_ses²) ≤ max(rel_se·|offsets + value
 batch and group.
 
 Measured on the default preset's MNIST-1D CNN (20 epochs, seed 0, GELU and tanh at lr 0.01, 0.05,
-0.2; the 2,000 test samples; layer-relative Σ₁ on the weights; 1 thread on 2 shared, loaded cores):
-a probe costs 0.07–0.12 s after 1–2 s of clean passes, a residual product 0.17–0.24 s (before
-``frozen_activations`` made GELU products 1.35× cheaper). At lr 0.01
-and 0.05, 10–25 probes met 1% of the total trace, where Hutchinson needed 10–36 products. At
-lr 0.2, H − G ≈ −0.7 tr(GΣ₁) (GELU: 90.1 and ≈ −65; tanh: 133.5 and ≈ −100) and a row's sd is
+0.2; the 2,000 test samples; layer-relative Σ₁ on the weights; 1 thread on 2 shared, loaded cores),
+with probes (before ``kinks_chain``): a probe cost 0.07–0.12 s after 1–2 s of clean passes, a
+residual product 0.17–0.24 s (before ``frozen_activations`` made GELU products 1.35× cheaper). At
+lr 0.01 and 0.05, 10–25 probes met 1% of the total trace, where Hutchinson needed 10–36 products.
+At lr 0.2, H − G ≈ −0.7 tr(GΣ₁) (GELU: 90.1 and ≈ −65; tanh: 133.5 and ≈ −100) and a row's sd is
 about the total (≈ 25): 2,500–18,000 probes for 1%, against 184 (GELU) and 432 (tanh) products of
-the deflated Hutchinson. Most of that variance is the first convolution's noise reaching the third
-layer's units (its 160 weights would cost fewer probes as exact unit directions). Own probes per
-sample instead of per batch do not help: on 400 test samples at lr 0.2 (GELU, 24 probes), the rows'
-sd was 44 per sample against 36 per batch of 100 for tr(H), 80 against 87 for tr(HΣ₁); the
-variance lies within each sample's units, not in probes shared across samples.
+the deflated Hutchinson. Most of that variance was the first convolution's noise reaching the third
+layer's units, which ``kinks_chain`` now computes exactly: the whole tr((H − G)) of the GELU CNN at
+lr 0.2 (every parameter, 2,000 samples) takes 1.5–2.0 s. Own probes per sample instead of per batch
+did not help: on 400 test samples at lr 0.2 (GELU, 24 probes), the rows' sd was 44 per sample
+against 36 per batch of 100 for tr(H), 80 against 87 for tr(HΣ₁); the variance lies within each
+sample's units, not in probes shared across samples.
 
 Applicability (``obstacle``) is explicit and conservative: every leaf module has one of the types
 listed below (exactly: a subclass could override ``forward``), every module with children is an
@@ -60,8 +63,8 @@ Example:
     >>> r = smooth_residual(model, x, y, scale, [list(scale)], rel_se=0.01, min_probes=10, max_probes=400,
     ...                     generator=torch.Generator().manual_seed(0))
     >>> exact = 0.25 * float((exact_hessian(model, x, y) - exact_gauss_newton(model, x, y)).trace())
-    >>> abs(float(r.values[0]) - exact) <= 4 * float(r.ses[0]), float(r.ses[0]) <= 0.01 * abs(exact) * 1.01
-    (True, True)
+    >>> r.exact, r.probes, abs(float(r.values[0]) - exact) <= 1e-10 * abs(exact)  # a chain of layers: exact
+    (True, 0, True)
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical.curvature.frozen_activations import SMOOTH, slopes
+from empirical.curvature.kinks_chain import chain_variances
 from empirical.curvature.kinks_probes import directions, probe_squares
 from empirical.curvature.kinks_units import Site, clean_pass
 from empirical.curvature import sequential
@@ -98,8 +102,9 @@ CHUNK_ELEMENTS = 2**24  # bound on directions × batch × units in one vmapped f
 class ResidualEstimate:
     """tr((H − G)_gg Σ₁,gg) per group (G,) with standard errors (G,), float64 on the CPU.
 
-    ``probes``: probe directions per batch, all groups together (0 without smooth activations);
-    ``exact``: no sampling error (no smooth activation, or no noise upstream of any own layer);
+    ``probes``: probe directions per batch, all groups together (0 without smooth activations or
+    where τ² is exact); ``exact``: no sampling error (no smooth activation, τ² exact on chains of
+    layers, or no noise upstream of any own layer);
     ``needed``: probes per batch and group projected to meet the target (≤ those drawn once met).
     """
 
@@ -160,6 +165,21 @@ class _Split:
     size: int
     scale: dict[str, Tensor]
     groups: list[list[str]]
+
+    def exact(self) -> Tensor | None:
+        """Σ_u g σ'' τ²_u per group (G,) with every τ² exact (``kinks_chain``); None where that does not apply."""
+        device = next(self.model.parameters()).device
+        values = torch.zeros(len(self.groups), dtype=torch.float64)
+        for xb, yb in zip(self.x.split(self.size), self.y.split(self.size)):
+            with torch.enable_grad():
+                sites = clean_pass(self.model, xb.to(device), yb.to(device), len(self.y), self.modules)
+            weights = [(s.grad * second_derivative(s.module, s.pre)).reshape(-1).double() for s in sites]
+            taus = chain_variances(sites, [{n: self.scale[n] for n in group} for group in self.groups])
+            if taus is None:
+                return None
+            for g, group_taus in enumerate(taus):
+                values[g] += sum(float(w @ t.reshape(-1).double()) for w, t in zip(weights, group_taus))
+        return values
 
     def rows(self, probes: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """(probes, G) rows R_pg = Σ_u g σ'' w²_pgu over every batch, each batch with its own probes,
@@ -238,6 +258,9 @@ def smooth_residual(
         zeros = torch.zeros(len(groups), dtype=torch.float64)
         return ResidualEstimate(zeros, zeros, 0, True, 0.0)
     split = _Split(model, modules, x, y, min(batch_size, math.ceil(len(y) / PROBE_SETS)), scale, groups)
+    exact = split.exact()
+    if exact is not None:
+        return ResidualEstimate(exact, torch.zeros_like(exact), 0, True, 0.0)
     pilot, own = split.rows(min_probes, generator)  # the pilot also gives the exact own-layer part
     pending = [pilot]
 

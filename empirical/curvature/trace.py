@@ -11,17 +11,19 @@ Methods (``method=``):
 - ``"gn"`` (default): tr(GΣ₁) plus tr((H − G)Σ₁). Modules whose residual block is certified zero
   contribute exactly 0 (``certify.py``; all of them in a ReLU network). The others' residual comes
   from the closed form Σ_u g_u σ''(a_u) τ²_u of ``smooth_residual.py`` where it applies (a network of
-  Linear/ConvNd/BatchNorm modules and element-wise activations in ``nn.Sequential``s): exact
-  own-layer parts plus forward-mode probes, a pilot of ``min_matvecs`` probes, continued until
-  the combined se meets the target unless the pilot projects more than ``CLOSED_FORM_MAX_PROBES``.
-  Otherwise (or after such a pilot) Hutchinson on the residual operator (``hvp.py``, kind
-  ``"residual"``) estimates it, or Hutch++ when Hutchinson would need many more products. Near a
-  minimum H − G is small, so this needs far fewer products than estimating tr(H) directly.
-  Measured on the MNIST-1D CNN (GELU, tanh; 2,000 test samples, layer-relative Σ₁): the closed
-  form meets 1% within 10–25 probes at lr 0.01–0.05, where Hutchinson needs 10–36 products; at
-  lr 0.2 its probes vary far more than the deflated Hutchinson's products (noise in the first
-  convolution reaching the third layer's units, with H − G ≈ −0.7 tr(GΣ₁)), so Hutchinson takes
-  over after the pilot. tr(GΣ₁) stays exact wherever the residual is not certified zero: with
+  Linear/ConvNd/BatchNorm modules and element-wise activations in ``nn.Sequential``s): exact where
+  every activation's input is a chain of at most three Linear/Conv1d layers (``kinks_chain``: the
+  MLP, the MNIST-1D CNN), else exact own-layer parts plus forward-mode probes, a pilot of
+  ``min_matvecs`` probes, continued until the combined se meets the target unless the pilot
+  projects more than ``CLOSED_FORM_MAX_PROBES``. Otherwise (or after such a pilot) Hutchinson on
+  the residual operator (``hvp.py``, kind ``"residual"``) estimates it, or Hutch++ when Hutchinson
+  would need many more products. Near a minimum H − G is small, so this needs far fewer products
+  than estimating tr(H) directly. Measured on the MNIST-1D CNN (GELU, tanh; 2,000 test samples,
+  layer-relative Σ₁) with probes: the closed form met 1% within 10–25 probes at lr 0.01–0.05,
+  where Hutchinson needed 10–36 products; at lr 0.2 its probes varied far more than the deflated
+  Hutchinson's products (noise in the first convolution reaching the third layer's units, with
+  H − G ≈ −0.7 tr(GΣ₁)), and Hutchinson took over after the pilot; ``kinks_chain`` makes that
+  network's residual exact. tr(GΣ₁) stays exact wherever the residual is not certified zero: with
   such cancellation a sampled G would need its se at a fraction of a percent of its own value.
   tr(GΣ₁) is computed (``gauss_newton=``):
   ``"exact"`` from per-sample logit Jacobians (``gauss_newton.py``, C backward passes per sample
@@ -32,8 +34,8 @@ Methods (``method=``):
   (``EXACT_PASSES_PER_CLASS``·C passes), otherwise G is computed exactly. Sampling always computes
   the ``HEAVY_FRACTION`` of samples with the most curvature exactly, where most of the variance is.
   The standard error combines the random terms (residual estimate, sampled G); with a residual
-  certified zero (or exact in closed form: no noise upstream of any own layer) and exact G the result
-  is exact.
+  certified zero (or exact in closed form: chains of layers, or no noise upstream of any own layer)
+  and exact G the result is exact.
   ``hessian_traces`` gives several traces of one split (tr(H), tr(HΣ₁) of several noise models) in
   one call: the certificate (on the unscaled union of their parameters: a block zero unscaled is
   zero under any Σ₁) and G's per-sample Jacobians or gradients, with one class draw per sample and

@@ -8,6 +8,7 @@ draws are common to every run and layer). The rows are ``layers.csv``'s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -17,17 +18,13 @@ from empirical import curvature
 from empirical.sensitivity import layer_monte_carlo
 from theory import predict
 
-# The kink term per layer (and per extra noise model) on fewer probes than the run's 24: its
-# standard error is in the rows, and the trace block dominates the prediction.
-KINK_PROBES = 8
-
-
 def layer_rows(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
     scales: dict[str, Tensor],
     levels: tuple[float, ...],
+    kinks: Mapping[str, curvature.KinkEstimate],
     *,
     samples: int,
     noise_seed: int,
@@ -39,9 +36,10 @@ def layer_rows(
 ) -> list[dict[str, Any]]:
     """One row per (noise target, level): ``layer, noise_level, predicted, predicted_se, measured, measured_se``.
 
-    ``scales``: Σ₁^½ of every noise target; ``levels``: η; ``samples``, ``blocks``: the Monte Carlo's
-    noisy passes per level and draws per pass; ``generator``: the trace probes and kink probes
-    (common random numbers when seeded alike for every run).
+    ``scales``: Σ₁^½ of every noise target; ``levels``: η; ``kinks``: each target's kink term alone at
+    ``levels`` (``run.kink_terms``); ``samples``, ``blocks``: the Monte Carlo's noisy passes per level
+    and draws per pass; ``generator``: the trace probes (common random numbers when seeded alike for
+    every run).
     """
     blocks_of = curvature.layer_traces(
         model, x, y, scale=scales, params=list(scales), rel_se=rel_se, max_matvecs=max_matvecs,
@@ -49,7 +47,7 @@ def layer_rows(
     )  # fmt: skip
     rows = []
     for name, block in blocks_of.items():
-        kink = curvature.kink_term(model, x, y, {name: scales[name]}, levels, probes=KINK_PROBES, generator=generator)
+        kink = kinks[name]
         measured = layer_monte_carlo(model, x, y, scales, name, levels, samples, noise_seed, batch_size, blocks=blocks)
         for eta, k, k_se, m in zip(levels, kink.values, kink.ses, measured, strict=True):
             second, second_se = (float(predict.delta_loss_second_order(eta, v)) for v in (block.value, block.se))

@@ -7,7 +7,9 @@ last and atomically, ``run.json``; a run folder without ``run.json`` is unfinish
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -137,9 +139,10 @@ def measure_gaussian(
     scales = noise.scale(model, config.noise_model, names)
     extra_scales = {name: noise.scale(model, name, names) for name in config.extra_noise_models}
     details = measure_curvature(model, config, scales, x_train, y_train, x_test, y_test, device, watch, extra_scales)
+    layers = list(scales) if seed in config.layer_seeds and config.layer_levels else []
     with watch("kink"):
-        kinks = kink_terms(model, config, scales, x_test, y_test)
-    details["kink_test"] = {"probes": kinks.probes, "seconds": kinks.seconds}
+        kinks = kink_terms(model, config, scales, x_test, y_test, extra_scales, layers)
+    details["kink_test"] = {"probes": kinks.main.probes, "seconds": kinks.main.seconds}
     with watch("control"):
         control = noise_control(model, config, scales, x_test, y_test, config.samples)
     details["control_test"] = control_details(control)
@@ -149,12 +152,12 @@ def measure_gaussian(
             config.eval_batch_size, blocks=config.noise_blocks, control=control,
         )  # fmt: skip
     trace = (details["metrics"]["noise_trace_test"], details["metrics"]["noise_trace_test_se"])
-    rows = [noise_row(lv, *trace, v, se) for lv, v, se in zip(levels, kinks.values, kinks.ses, strict=True)]
+    rows = [noise_row(lv, *trace, v, se) for lv, v, se in zip(levels, kinks.main.values, kinks.main.ses, strict=True)]
     layer_rows: list[dict[str, Any]] = []
-    if seed in config.layer_seeds and config.layer_levels:
+    if layers:
         with watch("layers"):
             layer_rows = per_layer.layer_rows(
-                model, x_test, y_test, scales, config.layer_levels, samples=config.layer_samples,
+                model, x_test, y_test, scales, config.layer_levels, kinks.layers, samples=config.layer_samples,
                 noise_seed=config.noise_seed, blocks=config.noise_blocks, batch_size=config.eval_batch_size,
                 rel_se=config.trace_rel_se, max_matvecs=config.trace_max_matvecs,
                 generator=theory_generator(config, LAYER_STREAM),
@@ -163,7 +166,7 @@ def measure_gaussian(
         extra_trace = details[f"noise_trace_test_{name}"]
         with watch("extra_noise_models"):
             extra = extra_noise_rows(model, config, extra_scales[name], extra_levels, x_test, y_test,
-                                     (extra_trace["value"], extra_trace["se"]))  # fmt: skip
+                                     (extra_trace["value"], extra_trace["se"]), kinks.extra[name])  # fmt: skip
         rows += [{**row, "noise_model": name} for row in extra]
     return details, rows, layer_rows
 
@@ -317,13 +320,32 @@ def theory_generator(config: SweepConfig, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(config.curvature_seed * 1000 + stream)
 
 
+@dataclass(frozen=True)
+class KinkTerms:
+    """A run's kink terms on the test split: its noise model's at ``noise_levels`` (``main``), each extra
+    noise model's at its levels, and each noisy parameter's alone at ``layer_levels`` (``layers``)."""
+
+    main: curvature.KinkEstimate
+    extra: dict[str, curvature.KinkEstimate]
+    layers: dict[str, curvature.KinkEstimate]
+
+
 def kink_terms(
-    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], x: Tensor, y: Tensor
-) -> curvature.KinkEstimate:
-    """kink(η) on the test split at every noise level (exactly 0 for smooth activations), with its
-    standard errors; probes and batches as ``empirical.curvature.kink_term``'s defaults."""
-    generator = theory_generator(config, KINK_STREAM)
-    return curvature.kink_term(model, x, y, scales, config.noise_levels, generator=generator)
+    model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], x: Tensor, y: Tensor,
+    extra_scales: dict[str, dict[str, Tensor]] | None = None, layers: Sequence[str] = (),
+) -> KinkTerms:  # fmt: skip
+    """kink(η) (exactly 0 for smooth activations) with standard errors, for the sweep's noise model
+    (Σ₁^½ ``scales``), the extra models of ``extra_scales`` and each parameter of ``layers`` alone, in
+    one ``curvature.kink_terms`` call (shared clean passes and Jacobians); probes and batches as its
+    defaults."""
+    extra_scales = extra_scales or {}
+    alone = [{name: scales[name]} for name in layers]
+    levels = [config.noise_levels, *(config.extra_noise_models[n] for n in extra_scales)]
+    levels += [config.layer_levels] * len(alone)
+    found = curvature.kink_terms(model, x, y, [scales, *extra_scales.values(), *alone], levels,
+                                 generator=theory_generator(config, KINK_STREAM))  # fmt: skip
+    extra = dict(zip(extra_scales, found[1 : 1 + len(extra_scales)], strict=True))
+    return KinkTerms(found[0], extra, dict(zip(layers, found[1 + len(extra_scales) :], strict=True)))
 
 
 def noise_control(
@@ -407,15 +429,12 @@ def pcm_row(level: evaluate.NoisyEvaluation, g_mu: float, mu_h_mu: float, trace:
 
 def extra_noise_rows(
     model: torch.nn.Module, config: SweepConfig, scales: dict[str, Tensor], levels: tuple[float, ...], x: Tensor,
-    y: Tensor, trace: tuple[float, float],
+    y: Tensor, trace: tuple[float, float], kinks: curvature.KinkEstimate,
 ) -> list[dict[str, Any]]:
     """The noise.csv rows of another Gaussian noise model (Σ₁^½ ``scales``) at its ``levels`` on the test split:
-    its tr(HΣ₁) and SE (``trace``, from :func:`measure_curvature`), kink term (``per_layer.KINK_PROBES``
-    probes) and Monte Carlo (``extra_noise_samples`` passes, the run's blocks and draws, its own control
-    variate)."""
-    kinks = curvature.kink_term(
-        model, x, y, scales, levels, probes=per_layer.KINK_PROBES, generator=theory_generator(config, KINK_STREAM)
-    )
+    its tr(HΣ₁) and SE (``trace``, from :func:`measure_curvature`), kink term (``kinks``, from
+    :func:`kink_terms`) and Monte Carlo (``extra_noise_samples`` passes, the run's blocks and draws, its own
+    control variate)."""
     samples = config.extra_noise_samples or config.samples
     measured = evaluate.monte_carlo(
         model, x, y, scales, levels, samples, config.noise_seed, config.eval_batch_size, blocks=config.noise_blocks,

@@ -60,8 +60,8 @@ class SweepConfig:
     noise_scope: str = "weights"  # "weights": conv/linear weights only; "all": every parameter
     pcm_g_max: float = 25.0  # µS: the largest target conductance of the pcm noise model
     # Other Gaussian noise models measured in the same runs, each with its own levels, e.g.
-    # {"additive": (0.002, 0.005)}: their own tr(HΣ₁), kink term (8 probes) and Monte Carlo
-    # (extra_noise_samples passes per level, default `samples`; the run's blocks and draws).
+    # {"additive": (0.002, 0.005)}: their own tr(HΣ₁), kink term (in the run's kink call) and Monte
+    # Carlo (extra_noise_samples passes per level, default `samples`; the run's blocks and draws).
     extra_noise_models: dict[str, tuple[float, ...]] = field(default_factory=dict)
     extra_noise_samples: int | None = None
     # Per-layer sensitivity (layers.csv) of the primary noise model at these levels, in the runs of

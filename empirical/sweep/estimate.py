@@ -11,12 +11,11 @@ how much more the run does:
 - curvature: ``measure_curvature`` on slices of at most ``slice_size`` samples per split, chunked
   like the run's splits; each measurement × its split's size over its slice's (traces on the
   curvature subset and the test split, λ_max on the subset, variance terms on the test split);
-  the fourth-order term runs on the run's own subset size and draws; the kink term (``kink_terms``)
-  on the test slice × the test split's size over the slice's;
+  the fourth-order term runs on the run's own subset size and draws; the kink terms (``kink_terms``,
+  the extra noise models' included) on the test slice × the test split's size over the slice's;
 - noise: ``monte_carlo`` at one level and one antithetic pair over one evaluation batch (three
   passes) × the run's passes (1 + samples × levels, the extra noise models' levels included) and
-  batches. The extra models' kink terms, the per-layer sensitivity, the control
-  variate's Lanczos and the pcm mean terms are not timed; the report names them when the config has them.
+  batches. The per-layer sensitivity, the control variate's Lanczos and the pcm mean terms are not timed; the report names them when the config has them.
 
 What the trained network decides is reported as such. A trace whose residual H − G is certified
 zero (piecewise-linear activations) costs the same on every network. Otherwise its adaptive
@@ -159,8 +158,8 @@ def _curvature(
                           extra_scales)  # fmt: skip
     watch = Stopwatch(device)
     measured = run.measure_curvature(model, sliced, scales, x_sub, y_sub, x_test, y_test, device, watch, extra_scales)
-    run.kink_terms(model, config, scales, x_test[:8], y_test[:8])  # warm-up
-    kink = run.kink_terms(model, config, scales, x_test, y_test).seconds * n_test / k_test
+    run.kink_terms(model, config, scales, x_test[:8], y_test[:8], extra_scales)  # warm-up
+    kink = run.kink_terms(model, config, scales, x_test, y_test, extra_scales).main.seconds * n_test / k_test
 
     exact = curvature.hessian_trace(  # exact G: a sampled one would leave a certified net looking uncertified
         model, x_test[:16], y_test[:16], max_matvecs=config.trace_max_matvecs, batch_size=batch, gauss_newton="exact",
@@ -243,8 +242,6 @@ def report(config: SweepConfig, device: str, estimate: Estimate, runs: int, jobs
 def _untimed(config: SweepConfig) -> list[str]:
     """A line naming the parts of a run the estimate leaves out, if the config has any."""
     parts = [
-        *(["the kink terms of the extra noise models (their traces and noise passes are in)"]
-          if config.extra_noise_models else []),
         *(["the per-layer sensitivity of the layer_seeds runs"] if config.layer_levels and config.layer_seeds else []),
         *([f"the control variate's Lanczos ({config.control_directions} directions on the first "
            f"{control_variate.SUBSET} test samples; 40–120 products on the MNIST-1D CNN, ~1 s per noise model)"]

@@ -149,7 +149,8 @@ NOISE = (
            "piecewise-linear activations (ReLU), which the Hessian misses, Σ_n Σ_k g_nk B(a_nk, ητ_nk); exactly 0 "
            "for smooth activations"),
     Column("kink_delta_loss_se", "nats", "its standard error over the random probes of the pre-activations' "
-           "noise variance τ²"),
+           "noise variance τ²; 0 where τ² is exact (every activation fed by a chain of at most three "
+           "Linear/Conv1d layers, as in the package's CNN and MLP)"),
     Column("predicted_delta_loss_kink", "nats", "`predicted_delta_loss` + `kink_delta_loss`: the second-order "
            "prediction with the kink term (equal to `predicted_delta_loss` for smooth activations)"),
     Column("clean_acc", "fraction", "accuracy on the test split without noise"),
@@ -223,8 +224,8 @@ RUN = (
            "shares their certificate and per-sample gradients, so each gives that call's seconds, and it includes "
            "`noise_trace_test_<model>` of each extra noise model with its `value` and `se` (nats per unit η²); for "
            "`fourth_moment_test` its draws, subset size and E_v[D²L[v,v]] = tr(HΣ₁) from the same draws "
-           "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations) "
-           "and seconds; for `control_test` the control variate's `directions` (0: none), `eigenvalues` (of "
+           "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations "
+           "or where τ² is exact) and seconds; for `control_test` the control variate's `directions` (0: none), `eigenvalues` (of "
            "Σ₁^½HΣ₁^½ on the first 250 test samples), `matvecs` and `seconds`"),
     Column("train", "", "`epoch_losses`: mean training loss per epoch (nats)"),
 )  # fmt: skip

@@ -70,6 +70,9 @@ def problem(name: str) -> Problem:
             nn.Conv1d(2, 3, 3), act1, nn.Conv1d(3, 4, 3, stride=2), act2, nn.Flatten(), nn.Linear(12, 3)
         )
         x, classes = torch.randn(48, 2, 10, generator=g), 3
+    elif name == "flat_cnn":  # the Flatten breaks the chain of layers: gn's closed form samples τ² (kinks_chain)
+        model = nn.Sequential(nn.Conv1d(2, 3, 3), nn.GELU(), nn.Flatten(), nn.Linear(24, 6), nn.Tanh(), nn.Linear(6, 3))
+        x, classes = torch.randn(48, 2, 10, generator=g), 3
     else:
         raise KeyError(name)
     model = model.double().eval()

@@ -158,7 +158,23 @@ def test_unit_variances_match_a_dense_jacobian(kind, own):
             assert not ((sq.mean(0) - tau2).abs() < tol).all()  # the own-layer part is needed
 
 
-def test_kink_term_is_within_its_error_of_the_exact_plug_in():
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_kink_term_is_the_exact_plug_in_on_a_chain_of_layers(kind):
+    model, x, y = two_hidden_layers(kind)
+    scale = weight_scale(model)
+    sites = clean_pass(model.eval(), x, y, len(y), kinked_modules(model))
+    levels = (0.3, 1.0)
+    truth = sum(
+        predict.kink_term(levels, s.pre.numpy(), tau2.sqrt().numpy(), s.grad.numpy(), s.kinks)
+        for s, (tau2, _) in zip(sites, exact_unit_variances(model, x, sites, scale))
+    )
+    est = kink_term(model, x, y, scale, levels, generator=gen(), batch_size=4)
+    assert est.probes == 0 and est.ses == (0.0, 0.0)
+    assert est.values == pytest.approx(tuple(truth), rel=1e-9)
+
+
+def test_kink_term_is_within_its_error_of_the_exact_plug_in(monkeypatch):
+    monkeypatch.setattr(kinks, "chain_variances", lambda sites, scale: None)  # τ² by probes, as off chains
     model, x, y = two_hidden_layers("cnn")
     scale = weight_scale(model)
     sites = clean_pass(model.eval(), x, y, len(y), kinked_modules(model))
@@ -223,3 +239,18 @@ def test_unsupported_piecewise_linear_modules_are_refused(module):
     model = nn.Sequential(nn.Linear(4, 6), module)
     with pytest.raises(ValueError, match=r"module '1' .* is piecewise linear but its kinks are not supported"):
         kinked_modules(model)
+
+
+@pytest.mark.parametrize("chains", [True, False])
+def test_several_scales_in_one_call_match_one_call_each(chains, monkeypatch):
+    if not chains:  # τ² by probes: each scale draws its own, in order, from the shared generator
+        monkeypatch.setattr(kinks, "chain_variances", lambda sites, scale: None)
+    model, x, y = two_hidden_layers("cnn")
+    scales, levels = [weight_scale(model, 0), weight_scale(model, 1)], [(0.1, 0.3), (0.2,)]
+    together = kinks.kink_terms(model, x, y, scales, levels, generator=gen(), batch_size=10)
+    first = kink_term(model, x, y, scales[0], levels[0], generator=gen(), batch_size=10)
+    assert together[0].values == pytest.approx(first.values, rel=1e-12) and together[0].ses == pytest.approx(first.ses)
+    assert [e.noise_levels for e in together] == levels
+    if chains:  # exact: the second scale alone gives the same
+        second = kink_term(model, x, y, scales[1], levels[1], generator=gen(), batch_size=10)
+        assert together[1].values == pytest.approx(second.values, rel=1e-12) and together[1].ses == (0.0,)

@@ -1,6 +1,8 @@
 """Tests for empirical.curvature.smooth_residual: tr((H − G)Σ₁) in closed form against the dense
-exact H − G (float64), per group, exact where no noise lies upstream of an own layer, calibrated
-over repeats; what it refuses; and that a wrong σ'' (its sign, or σ' in its place) is caught."""
+exact H − G (float64): exact on chains of layers (``kinks_chain``); with τ² sampled by probes (the
+``probed`` fixture switches the chains off, as for networks they do not cover) within its error,
+per group, exact where no noise lies upstream of an own layer, calibrated over repeats; what it
+refuses; and that a wrong σ'' (its sign, or σ' in its place) is caught."""
 
 from __future__ import annotations
 
@@ -40,6 +42,12 @@ def two_hidden_layers(act: type[nn.Module], kind: str):
     return model, x.double(), torch.randint(0, 3, (40,), generator=g)
 
 
+@pytest.fixture
+def probed(monkeypatch):
+    """τ² by probes on every network, as where ``kinks_chain`` does not apply (e.g. a residual block)."""
+    monkeypatch.setattr(sr, "chain_variances", lambda sites, scale: None)
+
+
 def ones(model: nn.Module) -> dict[str, torch.Tensor]:
     return {n: torch.ones_like(p) for n, p in model.named_parameters()}
 
@@ -72,6 +80,21 @@ def test_docstring_example():
 @pytest.mark.parametrize("act", [nn.GELU, nn.Tanh, nn.Softplus])
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 @pytest.mark.parametrize("scaled", [False, True])
+def test_exact_on_a_chain_of_layers(act, kind, scaled):
+    model, x, y = two_hidden_layers(act, kind)
+    scale = uneven(model) if scaled else ones(model)
+    groups = [list(scale), *([n] for n in scale)]
+    exact = exact_residuals(model, x, y, scale, groups)
+    r = estimate(model, x, y, scale, groups, 4)
+    assert r.exact and r.probes == 0 and not r.ses.any()
+    for value, true in zip(r.values.tolist(), exact):
+        assert value == pytest.approx(true, rel=1e-10, abs=1e-13)
+
+
+@pytest.mark.usefixtures("probed")
+@pytest.mark.parametrize("act", [nn.GELU, nn.Tanh, nn.Softplus])
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("scaled", [False, True])
 def test_within_its_error_of_the_exact_residual(act, kind, scaled):
     model, x, y = two_hidden_layers(act, kind)
     scale = uneven(model) if scaled else ones(model)
@@ -85,6 +108,7 @@ def test_within_its_error_of_the_exact_residual(act, kind, scaled):
     assert 2.4 < ratio < 6.5, ratio
 
 
+@pytest.mark.usefixtures("probed")
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_per_parameter_groups_within_their_errors(kind):
     model, x, y = two_hidden_layers(nn.GELU, kind)
@@ -99,6 +123,7 @@ def test_per_parameter_groups_within_their_errors(kind):
     assert r.values[-1] == 0 and r.ses[-1] == 0 and r.ses[1] == 0 and r.values[1] != 0
 
 
+@pytest.mark.usefixtures("probed")
 @pytest.mark.parametrize("name", ["mlp", "cnn"])
 def test_without_noise_upstream_of_an_own_layer_it_is_exact(name):
     p = problem(name)  # mlp: one hidden layer; cnn: noise on its second conv and head only
@@ -109,6 +134,7 @@ def test_without_noise_upstream_of_an_own_layer_it_is_exact(name):
     assert float(r.values[0]) == pytest.approx(exact, rel=1e-10)
 
 
+@pytest.mark.usefixtures("probed")
 def test_standard_error_is_calibrated_over_repeats():
     model, x, y = two_hidden_layers(nn.Tanh, "cnn")
     scale = uneven(model)
@@ -122,6 +148,7 @@ def test_standard_error_is_calibrated_over_repeats():
     assert abs(values.mean().item() - exact) <= 4 * values.std().item() / 40**0.5  # unbiased
 
 
+@pytest.mark.usefixtures("probed")
 def test_stops_at_the_target_and_counts_its_offsets():
     model, x, y = two_hidden_layers(nn.GELU, "mlp")
     scale, names = uneven(model), list(uneven(model))
@@ -141,7 +168,10 @@ def test_stops_at_the_target_and_counts_its_offsets():
 
 
 @pytest.mark.parametrize("wrong", ["sign", "first_derivative"])
-def test_a_wrong_second_derivative_is_caught(wrong, monkeypatch):
+@pytest.mark.parametrize("chains", [True, False])
+def test_a_wrong_second_derivative_is_caught(wrong, chains, monkeypatch, request):
+    if not chains:
+        request.getfixturevalue("probed")
     model, x, y = two_hidden_layers(nn.GELU, "cnn")
     scale = ones(model)
     (exact,) = exact_residuals(model, x, y, scale, [list(scale)])

@@ -103,12 +103,28 @@ def test_gauss_newton_is_certified_exact_for_relu_networks(name):
 
 def test_only_the_last_layer_is_certified_in_a_smooth_network():
     # logits are affine in the last linear layer only: 1 of 3 modules certified, the rest estimated
-    p = problem("cnn")
+    p = problem("flat_cnn")
     est = hessian_trace(p.model, p.x, p.y, method="gn", min_matvecs=13, max_matvecs=13, generator=gen())
     assert not est.exact and est.matvecs == 13
     traces = layer_traces(p.model, p.x, p.y, method="gn", max_matvecs=40, generator=gen())
     assert traces["5.weight"].exact and traces["5.weight"].se < 1e-12
     assert not traces["0.weight"].exact and traces["0.weight"].se > 1e-6
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+def test_a_smooth_chain_of_layers_is_exact_after_certification(name):
+    # every pre-activation at most three layers deep: the closed form's τ² is exact (kinks_chain)
+    p = problem(name)
+    layers = sum(1 for m in p.model.modules() if any(True for _ in m.parameters(recurse=False)))
+    for scale in (None, p.scale()):
+        est = hessian_trace(p.model, p.x, p.y, scale=scale, method="gn", max_matvecs=40, generator=gen())
+        sigma2 = torch.ones(p.H.shape[0], dtype=p.H.dtype) if scale is None else p.flat_scale(scale).square()
+        assert est.exact and est.se < 1e-12 and est.matvecs == layers  # one certification product per layer
+        assert est.value == pytest.approx(float((p.H.diagonal() * sigma2).sum()), rel=1e-10)
+    traces = layer_traces(p.model, p.x, p.y, method="gn", max_matvecs=40, generator=gen())
+    diagonal = dict(zip(p.names, p.H.diagonal().split([q.numel() for q in p.model.parameters()])))
+    for name, t in traces.items():
+        assert t.exact and t.value == pytest.approx(float(diagonal[name].sum()), rel=1e-10, abs=1e-12)
 
 
 def test_stops_at_the_target_relative_error():
@@ -127,7 +143,7 @@ def test_budget_caps_the_matvecs():
 
 @pytest.mark.parametrize("method", STOCHASTIC)
 def test_same_generator_state_same_result(method):
-    p = problem("cnn")  # two hidden layers: gn's closed-form residual samples (one hidden layer: exact)
+    p = problem("flat_cnn")  # gn's closed-form residual samples τ² (a chain of layers: exact)
     a, b, c = (hessian_trace(p.model, p.x, p.y, method=method, max_matvecs=40, generator=gen(s)) for s in (5, 5, 6))
     assert (a.value, a.se, a.matvecs) == (b.value, b.se, b.matvecs)
     assert a.value != c.value
@@ -137,7 +153,7 @@ def test_same_generator_state_same_result(method):
 def test_standard_error_is_calibrated_over_repeats(method):
     # 60 independent runs of 20 residual products each: the reported se must match the spread of
     # the estimates, and ±2·se must cover the exact value about 95% of the time
-    p = problem("cnn")
+    p = problem("flat_cnn")
     exact = p.H.trace().item()
     extra = 3 if method == "gn" else 0  # the certification products
     runs = [
@@ -219,7 +235,7 @@ def test_gn_takes_the_smooth_residual_in_closed_form(name, monkeypatch):
 def test_gn_hands_a_costly_closed_form_over_to_hutchinson(monkeypatch):
     from empirical.curvature import trace
 
-    p = problem("cnn")
+    p = problem("flat_cnn")
     monkeypatch.setattr(trace, "CLOSED_FORM_MAX_PROBES", 11)  # the 10-probe pilot projects more than this
     est = hessian_trace(p.model, p.x, p.y, rel_se=0.01, max_matvecs=90, generator=gen())
     assert est.matvecs > 3 + 10 + 10 and within(est, p.H.trace().item())  # certification, pilot, Hutchinson
