@@ -196,8 +196,9 @@ def site_terms(
             near = torch.nonzero(reach < TAIL * eta).squeeze(1)  # η = 0: none, B and its slope are 0
             d, s, gn = a[near] - c, tau[near] * eta, g[near]
             values[i] += jump * float((gn * torch.from_numpy(predict.kink_bracket(d.numpy(), s.numpy()))).sum())
-            density = torch.exp(-0.5 * (d / s) ** 2) / math.sqrt(2 * math.pi)  # ∂B/∂s = φ(a/s)
-            slopes[near, i] += jump * gn * density * eta**2 / (2 * s)  # ∂s/∂τ² = η²/(2s)
+            if squares is not None:
+                density = torch.exp(-0.5 * (d / s) ** 2) / math.sqrt(2 * math.pi)  # ∂B/∂s = φ(a/s)
+                slopes[near, i] += jump * gn * density * eta**2 / (2 * s)  # ∂s/∂τ² = η²/(2s)
     if squares is None:
         return values, None
     rows = squares.reshape(len(squares), -1) @ slopes.to(squares.device, squares.dtype)

@@ -43,6 +43,10 @@ from torch import Tensor, nn
 from empirical.curvature.frozen_activations import slopes
 from empirical.curvature.kinks_units import OwnLayer, Site
 
+# bound on the entries of ℓ_p's tangents in one pass of ``_first_squares`` (2 MiB in float32): on the
+# 2-core CPU, 2**24 (a batch of 100 samples of the MNIST-1D CNN at once) took 2.5x as long
+CHUNK_ELEMENTS = 2**19
+
 
 @dataclass(frozen=True)
 class _Conv:
@@ -126,9 +130,9 @@ def chain_variances(sites: list[Site], scales: Sequence[dict[str, Tensor]]) -> l
     pre-activations' shape); None where ``chains`` is None.
 
     ``sites`` from ``kinks_units.clean_pass`` of one batch; a scale maps noisy parameters (model names)
-    to Σ₁^½, parameters absent get no noise. The slopes and the Jacobians two layers back serve every
-    scale. Memory: that Jacobian holds batch × L_s × O_s × C_f × k_s·k_p entries (4.6 M for 100
-    samples of the MNIST-1D CNN).
+    to Σ₁^½, parameters absent get no noise. The slopes and the gradients two layers back serve every
+    scale. Memory: those gradients' squares, batch × C_f·(M + 1) × O_s × L_s entries (3.1 M for 100
+    samples of the MNIST-1D CNN); ℓ_p's tangents in chunks of ``CHUNK_ELEMENTS``.
     """
     links = chains(sites)
     if links is None:
@@ -151,11 +155,11 @@ def chain_variances(sites: list[Site], scales: Sequence[dict[str, Tensor]]) -> l
                 if f is not None and grams[k][f] is not None:
                     conv_p, conv_f, own_f = convs[p], convs[f], owns[f]
                     assert conv_p is not None and conv_f is not None and own_f is not None
+                    live = torch.stack([conv_f.noise(other).abs().sum(0) > 0 for other in scales]).any(0)
                     if squares is None:
-                        jac, where = _back(*_jacobian(conv, slope[p]), conv_p, slope[f])
-                        squares = _gradient_squares(jac, where, conv_f, own_f)
-                    variance = conv_f.noise(scale).square()  # (C_f, M + 1)
-                    tau2 = tau2 + (squares * variance).sum((3, 4)).transpose(1, 2).reshape(tau2.shape)
+                        squares = _first_squares(conv, conv_p, conv_f, own_f, slope[p], slope[f], live)
+                    variance = conv_f.noise(scale)[:, live].square().flatten()  # (C_f·M_live,)
+                    tau2 = tau2 + torch.einsum("bdol,d->bol", squares, variance).reshape(tau2.shape)
                 out[k].append(tau2)
     return out
 
@@ -168,11 +172,14 @@ def _patches(conv: _Conv, own: OwnLayer) -> Tensor:
 
 def _gram(conv: _Conv, own: OwnLayer, scale: dict[str, Tensor]) -> Tensor | None:
     """K_c[q, r] of the module docstring, (B, C, L, L) for the layer's C output channels and L output
-    positions; None when none of its parameters is noisy."""
+    positions (one K expanded over the channels when Σ₁ is the same on every row, as for layer-relative
+    and additive noise); None when none of its parameters is noisy."""
     variance = conv.noise(scale).square()  # (C, M + 1), the bias last
     if not variance.any():
         return None
     x = _patches(conv, own)
+    if bool((variance == variance[:1]).all()):
+        return torch.einsum("bqm,m,brm->bqr", x, variance[0], x)[:, None].expand(-1, len(variance), -1, -1)
     return torch.einsum("bqm,cm,brm->bcqr", x, variance, x)
 
 
@@ -187,33 +194,28 @@ def _previous(conv_s: _Conv, gram: Tensor, slope_p: Tensor) -> Tensor:
     return (pairs.permute(0, 2, 1, 3, 4).flatten(2) @ weights.T).transpose(1, 2)
 
 
-def _jacobian(conv_s: _Conv, slope_p: Tensor) -> tuple[Tensor, Tensor]:
-    """J = ∂a_s/∂a_p on ℓ_s's windows, (B, L_s, O_s, C_p, k_s), and the windows' positions P (L_s, k_s)
-    in a_p (clamped: J is 0 where a window entry falls in the padding)."""
-    where, inside = conv_s.index(slope_p.shape[-1])
-    slope = slope_p[:, :, where] * inside  # (B, C_p, L_s, k_s): σ_p' at each window entry
-    return conv_s.weight[None, None] * slope.permute(0, 2, 1, 3)[:, :, None], where
-
-
-def _back(jac: Tensor, where: Tensor, conv_p: _Conv, slope_f: Tensor) -> tuple[Tensor, Tensor]:
-    """J one layer further back, through ℓ_p and σ_f': ∂a_s/∂a_f (B, L_s, O_s, C_f, A·k_p) from
-    ∂a_s/∂a_p (B, L_s, O_s, C_p, A) at positions ``where`` (L_s, A); and the new positions (L_s, A·k_p)."""
-    batch, length, outputs, channels, entries = jac.shape
-    q, inside = conv_p.index(slope_f.shape[-1])  # (L_p, k_p) into a_f
-    w = conv_p.weight  # (C_p, C_f, k_p)
-    through = jac.transpose(3, 4).reshape(-1, channels) @ w.flatten(1)  # Σ_{c_p}: (B·L_s·O_s·A, C_f·k_p)
-    through = through.view(batch, length, outputs, entries, w.shape[1], w.shape[2]).transpose(3, 4)
-    deeper = q[where]  # (L_s, A, k_p): positions in a_f
-    slope = slope_f[:, :, deeper] * inside[where]  # (B, C_f, L_s, A, k_p): σ_f' there, 0 in ℓ_p's padding
-    jac = through * slope.permute(0, 2, 1, 3, 4)[:, :, None]  # (B, L_s, O_s, C_f, A, k_p)
-    return jac.flatten(4), deeper.flatten(1)
-
-
-def _gradient_squares(jac: Tensor, where: Tensor, conv_f: _Conv, own_f: OwnLayer) -> Tensor:
-    """(∂a_s/∂θ_f)² (B, L_s, O_s, C_f, M + 1) for ℓ_f's weight row c and window entry m (the bias last), from
-    J = ∂a_s/∂a_f (B, L_s, O_s, C_f, A) at positions ``where`` (L_s, A): Y = J X. Σ_{c,m} S[c, m] Y² is
-    Var_f (the Gram form would cost A² per channel and unit)."""
-    batch, length, outputs, channels, entries = jac.shape
-    x = _patches(conv_f, own_f)[:, where]  # (B, L_s, A, M + 1)
-    grad = torch.bmm(jac.reshape(batch * length, outputs * channels, entries), x.flatten(0, 1))
-    return grad.view(batch, length, outputs, channels, -1).square()
+def _first_squares(conv_s: _Conv, conv_p: _Conv, conv_f: _Conv, own_f: OwnLayer, slope_p: Tensor,
+                   slope_f: Tensor, live: Tensor) -> Tensor:  # fmt: skip
+    """(∂a_s/∂θ_f)² (B, C_f·M', O_s, L_s) for ℓ_f's weight row c and window entry m (the bias last) among
+    the M' ``live`` ones (a mask over the M + 1): one direction per parameter, X[q, m] in channel c of
+    a_f, pushed through σ_f', ℓ_p, σ_p' and ℓ_s's linear maps. ℓ_p sees the one channel of each
+    direction (a product per channel); ℓ_s runs as one convolution of every direction."""
+    x = _patches(conv_f, own_f)[..., live]  # (B, L_f, M')
+    channels, entries = slope_f.shape[1], x.shape[2]
+    q, inside = conv_p.index(x.shape[1])  # ℓ_p's windows over a_f's positions (L_p, k_p)
+    outputs = conv_p.weight.shape[0]
+    chunk = max(1, CHUNK_ELEMENTS // (channels * entries * outputs * len(q)))
+    w_p = conv_p.weight.permute(1, 2, 0)  # (C_f, k_p, O_p)
+    parts = []
+    for start in range(0, len(x), chunk):
+        rows = slice(start, start + chunk)
+        h = slope_f[rows][:, :, None, :] * x[rows].transpose(1, 2)[:, None]  # (B, C_f, M', L_f): σ_f' X in channel c
+        moved = (h[..., q] * inside).transpose(0, 1)  # (C_f, B, M', L_p, k_p)
+        batch = moved.shape[1]
+        a_p = torch.bmm(moved.reshape(channels, -1, q.shape[1]), w_p).view(channels, batch, entries, len(q), outputs)
+        h_p = torch.empty((batch, channels, entries, outputs, len(q)), dtype=x.dtype, device=x.device)
+        torch.mul(a_p.permute(1, 0, 2, 4, 3), slope_p[rows][:, None, None], out=h_p)  # σ_p' applied, contiguous
+        a_s = nn.functional.conv1d(h_p.view(-1, outputs, len(q)), conv_s.weight, None, conv_s.stride,
+                                   conv_s.padding, conv_s.dilation)  # fmt: skip
+        parts.append(a_s.square().view(batch, channels * entries, *a_s.shape[1:]))
+    return torch.cat(parts)

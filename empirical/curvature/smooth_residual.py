@@ -17,9 +17,7 @@ diagonal, so only diag(H − G) matters, and exactly
 estimates (``kinks_probes``). σ'' comes from double autograd of the activation module on its input.
 Per group of parameters (``layer_traces``), τ²_u splits into the groups' parts.
 
-Estimator: g, a, σ'' exact (one forward and backward pass per batch). Where every site is a chain
-of at most three Linear/Conv1d layers (``kinks_chain``: the MLP and the MNIST-1D CNN), τ² is exact
-too, and so is the value (se 0, no probes). Otherwise τ² = the exact own-layer part
+Estimator: g, a, σ'' exact (one forward and backward pass per batch); τ² = the exact own-layer part
 (``kinks_units.OwnLayer``) + the mean of P forward-mode probes' w² (``kinks_probes``), each batch of
 at most ``batch_size`` samples (and at least ``PROBE_SETS`` batches) with its own probes (their
 errors then add incoherently over batches), one probe set per group. Probes are Rademacher
@@ -30,7 +28,10 @@ the standard error is their t-corrected sd/√P
 (``sequential.mean_and_se``). Sampling continues in rounds (``sequential.run``), projected from the
 variance so far, until √(se² + offset_ses²) ≤ max(rel_se·|offsets + value|, abs_se) in every group
 (the caller's other terms, e.g. tr(GΣ₁) and its se, are the offsets) or ``max_probes`` probes per
-batch and group.
+batch and group. Where every site is a chain of at most three Linear/Conv1d layers (``kinks_chain``:
+the MLP and the MNIST-1D CNN), τ² can also be computed exactly, at the cost of about
+``EXACT_PROBES`` probes: once more than that are projected after the pilot, sampling switches to it
+and the value is exact (se 0).
 
 Measured on the default preset's MNIST-1D CNN (20 epochs, seed 0, GELU and tanh at lr 0.01, 0.05,
 0.2; the 2,000 test samples; layer-relative Σ₁ on the weights; 1 thread on 2 shared, loaded cores),
@@ -41,7 +42,7 @@ At lr 0.2, H − G ≈ −0.7 tr(GΣ₁) (GELU: 90.1 and ≈ −65; tanh: 133.5 
 about the total (≈ 25): 2,500–18,000 probes for 1%, against 184 (GELU) and 432 (tanh) products of
 the deflated Hutchinson. Most of that variance was the first convolution's noise reaching the third
 layer's units, which ``kinks_chain`` now computes exactly: the whole tr((H − G)) of the GELU CNN at
-lr 0.2 (every parameter, 2,000 samples) takes 1.5–2.0 s. Own probes per sample instead of per batch
+lr 0.2 (every parameter, 2,000 samples) takes 2.7–3.8 s. Own probes per sample instead of per batch
 did not help: on 400 test samples at lr 0.2 (GELU, 24 probes), the rows' sd was 44 per sample
 against 36 per batch of 100 for tr(H), 80 against 87 for tr(HΣ₁); the variance lies within each
 sample's units, not in probes shared across samples.
@@ -63,8 +64,10 @@ Example:
     >>> r = smooth_residual(model, x, y, scale, [list(scale)], rel_se=0.01, min_probes=10, max_probes=400,
     ...                     generator=torch.Generator().manual_seed(0))
     >>> exact = 0.25 * float((exact_hessian(model, x, y) - exact_gauss_newton(model, x, y)).trace())
-    >>> r.exact, r.probes, abs(float(r.values[0]) - exact) <= 1e-10 * abs(exact)  # a chain of layers: exact
-    (True, 0, True)
+    >>> r.exact, r.probes  # 1% was far for probes after the pilot: exact τ² (a chain of layers)
+    (True, 10)
+    >>> abs(float(r.values[0]) - exact) <= 1e-10 * abs(exact)
+    True
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical.curvature.frozen_activations import SMOOTH, slopes
-from empirical.curvature.kinks_chain import chain_variances
+from empirical.curvature.kinks_chain import chain_variances, chains
 from empirical.curvature.kinks_probes import directions, probe_squares
 from empirical.curvature.kinks_units import Site, clean_pass
 from empirical.curvature import sequential
@@ -96,15 +99,19 @@ PROBE_BATCH = 100  # samples per probe set, at most
 # CNN, Gaussian probes: one set, 6.5% of |z| > 2 and z up to 6.0; 12 sets of 4 samples, 5.5%, |z| ≤ 3.1)
 PROBE_SETS = 16
 CHUNK_ELEMENTS = 2**24  # bound on directions × batch × units in one vmapped forward-mode pass
+# The exact τ² (``kinks_chain``) costs about this many probes: on the default preset's GELU CNN at
+# lr 0.2 (2,000 test samples, every parameter noisy, 1 thread) 2.7–3.8 s against 20–80 ms per probe
+# (a probe per batch of 100); sampling switches to it once more probes than this are projected.
+EXACT_PROBES = 40
 
 
 @dataclass(frozen=True)
 class ResidualEstimate:
     """tr((H − G)_gg Σ₁,gg) per group (G,) with standard errors (G,), float64 on the CPU.
 
-    ``probes``: probe directions per batch, all groups together (0 without smooth activations or
-    where τ² is exact); ``exact``: no sampling error (no smooth activation, τ² exact on chains of
-    layers, or no noise upstream of any own layer);
+    ``probes``: probe directions per batch, all groups together (0 without smooth activations);
+    ``exact``: no sampling error (no smooth activation, τ² exact on chains of layers, or no noise
+    upstream of any own layer);
     ``needed``: probes per batch and group projected to meet the target (≤ those drawn once met).
     """
 
@@ -166,8 +173,16 @@ class _Split:
     scale: dict[str, Tensor]
     groups: list[list[str]]
 
-    def exact(self) -> Tensor | None:
-        """Σ_u g σ'' τ²_u per group (G,) with every τ² exact (``kinks_chain``); None where that does not apply."""
+    def chained(self) -> bool:
+        """Whether every τ² is exact on chains of layers (``kinks_chain.chains``, on the first batch's sites)."""
+        device = next(self.model.parameters()).device
+        with torch.enable_grad():
+            sites = clean_pass(self.model, self.x[: self.size].to(device), self.y[: self.size].to(device),
+                               len(self.y), self.modules)  # fmt: skip
+        return chains(sites) is not None
+
+    def exact(self) -> Tensor:
+        """Σ_u g σ'' τ²_u per group (G,) with every τ² exact (``kinks_chain``; only where ``chained``)."""
         device = next(self.model.parameters()).device
         values = torch.zeros(len(self.groups), dtype=torch.float64)
         for xb, yb in zip(self.x.split(self.size), self.y.split(self.size)):
@@ -175,8 +190,7 @@ class _Split:
                 sites = clean_pass(self.model, xb.to(device), yb.to(device), len(self.y), self.modules)
             weights = [(s.grad * second_derivative(s.module, s.pre)).reshape(-1).double() for s in sites]
             taus = chain_variances(sites, [{n: self.scale[n] for n in group} for group in self.groups])
-            if taus is None:
-                return None
+            assert taus is not None
             for g, group_taus in enumerate(taus):
                 values[g] += sum(float(w @ t.reshape(-1).double()) for w, t in zip(weights, group_taus))
         return values
@@ -258,16 +272,19 @@ def smooth_residual(
         zeros = torch.zeros(len(groups), dtype=torch.float64)
         return ResidualEstimate(zeros, zeros, 0, True, 0.0)
     split = _Split(model, modules, x, y, min(batch_size, math.ceil(len(y) / PROBE_SETS)), scale, groups)
-    exact = split.exact()
-    if exact is not None:
-        return ResidualEstimate(exact, torch.zeros_like(exact), 0, True, 0.0)
+    chained = split.chained()
     pilot, own = split.rows(min_probes, generator)  # the pilot also gives the exact own-layer part
     pending = [pilot]
 
     def draw(k: int) -> Tensor:  # the pilot first (sequential.run asks for min_probes), then new rounds
         return pending.pop() if pending else split.rows(k, generator)[0]
 
+    def exact(n: int, needed: float) -> sequential.MeanResult:  # the probes so far are discarded
+        return sequential.MeanResult(offsets + split.exact(), torch.zeros_like(offsets), n, True, float(n))
+
     r = sequential.run(draw, offsets=offsets + own, offset_ses=offset_ses, rel_se=rel_se, abs_se=abs_se,
                        min_samples=min_probes, max_samples=max_probes, max_round=max_probes,
-                       give_up_above=give_up_above)  # fmt: skip
-    return ResidualEstimate(r.values - offsets, r.ses, r.samples * len(groups), not r.ses.any(), r.needed)
+                       switch=exact if chained else None, switch_cost=EXACT_PROBES if chained else None,
+                       give_up_above=math.inf if chained else give_up_above)  # fmt: skip
+    exact_value = r.exact or not r.ses.any()
+    return ResidualEstimate(r.values - offsets, r.ses, r.samples * len(groups), exact_value, r.needed)

@@ -45,7 +45,7 @@ def two_hidden_layers(act: type[nn.Module], kind: str):
 @pytest.fixture
 def probed(monkeypatch):
     """τ² by probes on every network, as where ``kinks_chain`` does not apply (e.g. a residual block)."""
-    monkeypatch.setattr(sr, "chain_variances", lambda sites, scale: None)
+    monkeypatch.setattr(sr, "chains", lambda sites: None)
 
 
 def ones(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -85,8 +85,8 @@ def test_exact_on_a_chain_of_layers(act, kind, scaled):
     scale = uneven(model) if scaled else ones(model)
     groups = [list(scale), *([n] for n in scale)]
     exact = exact_residuals(model, x, y, scale, groups)
-    r = estimate(model, x, y, scale, groups, 4)
-    assert r.exact and r.probes == 0 and not r.ses.any()
+    r = smooth_residual(model, x, y, scale, groups, rel_se=1e-9, min_probes=4, max_probes=100, generator=gen())
+    assert r.exact and r.probes == 4 * len(groups) and not r.ses.any()  # the pilot, then exact
     for value, true in zip(r.values.tolist(), exact):
         assert value == pytest.approx(true, rel=1e-10, abs=1e-13)
 
