@@ -336,7 +336,7 @@ def kink_terms(
 ) -> KinkTerms:  # fmt: skip
     """kink(η) (exactly 0 for smooth activations) with standard errors, for the sweep's noise model
     (Σ₁^½ ``scales``), the extra models of ``extra_scales`` and each parameter of ``layers`` alone, in
-    one ``curvature.kink_terms`` call (shared clean passes and Jacobians); probes and batches as its
+    one ``curvature.kink_terms`` call (shared clean passes and first-layer gradients); probes and batches as its
     defaults."""
     extra_scales = extra_scales or {}
     alone = [{name: scales[name]} for name in layers]
