@@ -16,7 +16,7 @@ from empirical.sensitivity import agreement, checks
 from empirical.sensitivity.layers import layer_monte_carlo
 from empirical.sensitivity.result import Component, Sensitivity
 
-TRACE_STREAM, KINK_STREAM = 0, 1  # curvature_seed streams; layer i's kink term uses KINK_STREAM + 1 + i
+TRACE_STREAM, KINK_STREAM = 0, 1  # curvature_seed streams of the traces and of the kink terms (one call)
 
 
 @contextlib.contextmanager
@@ -129,13 +129,12 @@ def _curvature(model, x, y, scales, names, levels, kinks, curvature_seed, rel_se
         generator=generator(curvature_seed, TRACE_STREAM),
     )  # fmt: skip
 
-    def kink(scale: dict[str, Tensor], stream: int) -> curvature.KinkEstimate | None:
-        if not kinks:
-            return None
+    terms: list[curvature.KinkEstimate | None] = [None] * (1 + len(names))
+    if kinks:  # every target's and each layer's alone in one call: shared clean passes (and exact τ² parts)
         try:
-            return curvature.kink_term(model, x, y, scale, levels, generator=generator(curvature_seed, stream))
+            terms = list(curvature.kink_terms(model, x, y, [scales, *({n: scales[n]} for n in names)],
+                                              [levels] * (1 + len(names)),
+                                              generator=generator(curvature_seed, KINK_STREAM)))  # fmt: skip
         except ValueError as e:
             raise ValueError(f"{e} Pass kinks=False to predict without the kink term.") from None
-
-    parts = {n: (diagonal[n], kink({n: scales[n]}, KINK_STREAM + 1 + i)) for i, n in enumerate(names)}
-    return (trace, kink(scales, KINK_STREAM)), parts
+    return (trace, terms[0]), {n: (diagonal[n], term) for n, term in zip(names, terms[1:], strict=True)}
