@@ -147,7 +147,7 @@ def chain_variances(sites: list[Site], scales: Sequence[dict[str, Tensor]]) -> l
         for i, (p, f) in enumerate(links):
             own, conv = owns[i], convs[i]
             assert own is not None and conv is not None
-            squares = None  # ∂a_s/∂(ℓ_f's parameters)², shared by the scales
+            first = None  # (ℓ_f's window entries noisy in some scale, ∂a_s/∂(their parameters)²): shared
             for k, scale in enumerate(scales):
                 tau2 = own.variance(scale)
                 if p is not None and (gram := grams[k][p]) is not None:
@@ -155,9 +155,10 @@ def chain_variances(sites: list[Site], scales: Sequence[dict[str, Tensor]]) -> l
                 if f is not None and grams[k][f] is not None:
                     conv_p, conv_f, own_f = convs[p], convs[f], owns[f]
                     assert conv_p is not None and conv_f is not None and own_f is not None
-                    live = torch.stack([conv_f.noise(other).abs().sum(0) > 0 for other in scales]).any(0)
-                    if squares is None:
-                        squares = _first_squares(conv, conv_p, conv_f, own_f, slope[p], slope[f], live)
+                    if first is None:
+                        live = torch.stack([conv_f.noise(other).abs().sum(0) > 0 for other in scales]).any(0)
+                        first = live, _first_squares(conv, conv_p, conv_f, own_f, slope[p], slope[f], live)
+                    live, squares = first
                     variance = conv_f.noise(scale)[:, live].square().flatten()  # (C_f·M_live,)
                     tau2 = tau2 + torch.einsum("bdol,d->bol", squares, variance).reshape(tau2.shape)
                 out[k].append(tau2)

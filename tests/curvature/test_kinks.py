@@ -10,11 +10,11 @@ import math
 import pytest
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev
 
 from empirical.curvature import exact_hessian, kink_term, kinks
 from empirical.curvature.kinks_probes import directions, probe_squares, unit_variances
 from empirical.curvature.kinks_units import clean_pass, kinked_modules
+from tests.curvature.dense_variances import dense_unit_variances
 from theory import predict
 
 F64 = torch.float64
@@ -113,29 +113,6 @@ def test_kink_term_completes_the_second_order_prediction(act, seed, x_scale):
     assert abs(measured - second) > 10 * se  # the Hessian alone is rejected
 
 
-def exact_unit_variances(model, x, sites, scale) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """τ² = Σ_i (∂a/∂w_i)² σ_i² per unit, by a dense Jacobian (jacrev) of every pre-activation; and
-    the part from parameters other than each site's own layer."""
-    acts = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))]
-
-    def pre_activations(params):
-        store = []
-        hooks = [m.register_forward_pre_hook(lambda m, i: store.append(i[0].clone())) for m in acts]
-        functional_call(model, params, (x,))
-        for h in hooks:
-            h.remove()
-        return tuple(store)
-
-    primals = {n: p.detach() for n, p in model.named_parameters() if n in scale}
-    jacobians = jacrev(pre_activations)(primals)
-    out = []
-    for site, jac in zip(sites, jacobians):
-        own = set(site.own.names.values()) if site.own is not None else set()
-        parts = {n: (j.square() * scale[n].square()).flatten(site.pre.ndim).sum(-1) for n, j in jac.items()}
-        out.append((sum(parts.values()).detach(), sum(v for n, v in parts.items() if n not in own).detach()))
-    return out
-
-
 @pytest.mark.parametrize("kind, own", [("mlp", True), ("cnn", True), ("reused", False)])
 def test_unit_variances_match_a_dense_jacobian(kind, own):
     model, x, y = two_hidden_layers(kind)
@@ -144,7 +121,7 @@ def test_unit_variances_match_a_dense_jacobian(kind, own):
     probes = 4000
     sites = clean_pass(model.eval(), x, y, len(y), kinked)
     squares = probe_squares(model, x, kinked, sites, directions(scale, probes, gen()))
-    exact = exact_unit_variances(model, x, sites, scale)
+    exact = dense_unit_variances(model, x, sites, scale)
     assert [s.own is not None for s in sites] == [own, own]  # fed directly by a Linear/Conv used once
     for depth, (site, sq, (tau2, upstream)) in enumerate(zip(sites, squares, exact)):
         assert (sq is None) == (depth == 0 and own)  # a layer fed by the input needs no probes
@@ -166,7 +143,7 @@ def test_kink_term_is_the_exact_plug_in_on_a_chain_of_layers(kind):
     levels = (0.3, 1.0)
     truth = sum(
         predict.kink_term(levels, s.pre.numpy(), tau2.sqrt().numpy(), s.grad.numpy(), s.kinks)
-        for s, (tau2, _) in zip(sites, exact_unit_variances(model, x, sites, scale))
+        for s, (tau2, _) in zip(sites, dense_unit_variances(model, x, sites, scale))
     )
     est = kink_term(model, x, y, scale, levels, generator=gen(), batch_size=4)
     assert est.probes == 0 and est.ses == (0.0, 0.0)
@@ -178,7 +155,7 @@ def test_kink_term_is_within_its_error_of_the_exact_plug_in(monkeypatch):
     model, x, y = two_hidden_layers("cnn")
     scale = weight_scale(model)
     sites = clean_pass(model.eval(), x, y, len(y), kinked_modules(model))
-    exact = exact_unit_variances(model, x, sites, scale)
+    exact = dense_unit_variances(model, x, sites, scale)
     levels = (0.3, 1.0)
     truth = sum(
         predict.kink_term(levels, s.pre.numpy(), tau2.sqrt().numpy(), s.grad.numpy(), s.kinks)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev
 
 from empirical.curvature.kinks_chain import chain_variances
 from empirical.curvature.kinks_units import clean_pass
+from tests.curvature.dense_variances import dense_unit_variances
 
 F64 = torch.float64
 
@@ -40,25 +40,6 @@ def build(kind: str, act: type[nn.Module]) -> tuple[nn.Module, torch.Tensor, tor
     return model, x.double(), torch.randint(0, 3, (6,), generator=g)
 
 
-def dense_variances(model, x, modules, scale) -> list[torch.Tensor]:
-    """τ² = Σ_i σ_i² (∂a/∂w_i)² per unit, by a dense Jacobian (jacrev) of every pre-activation."""
-
-    def pre_activations(params):
-        store = []
-        hooks = [m.register_forward_pre_hook(lambda m, i: store.append(i[0].clone())) for m in modules]
-        functional_call(model, params, (x,))
-        for h in hooks:
-            h.remove()
-        return tuple(store)
-
-    primals = {n: p.detach() for n, p in model.named_parameters() if n in scale}
-    out = []
-    for jac in jacrev(pre_activations)(primals):
-        out.append(sum((j.square() * scale[n].square()).flatten(j.ndim - scale[n].ndim).sum(-1)
-                       for n, j in jac.items()).detach())  # fmt: skip
-    return out
-
-
 def scales(model: nn.Module, which: str) -> dict[str, torch.Tensor]:
     g = gen(5)
     params = dict(model.named_parameters())
@@ -83,8 +64,8 @@ def test_chain_variances_match_a_dense_jacobian(kind, act, which):
     exact = chain_variances(sites, [scale, *others])  # several scales in one call
     assert exact is not None and len(exact) == 3
     for taus, one in zip(exact, [scale, *others]):
-        dense = dense_variances(model, x, list(modules), one) if one else [torch.zeros_like(t) for t in taus]
-        for got, want in zip(taus, dense):
+        dense = dense_unit_variances(model, x, sites, one) if one else [(torch.zeros_like(t), None) for t in taus]
+        for got, (want, _) in zip(taus, dense):
             assert got.shape == want.shape
             assert torch.allclose(got, want, rtol=1e-10, atol=1e-14)
 
