@@ -21,8 +21,8 @@ J[o, l, c_p, j] = W_s[o, c_p, j] σ_p'(a_p[c_p, q_s(l, j)]) is weights times slo
 form is one matrix product over (c_p, j, j') (``_previous``). Two back,
 J[o, l, c_f, (j, j')] = Σ_{c_p} J[o, l, c_p, j] W_p[c_p, c_f, j'] σ_f'(a_f[c_f, q_p(q_s(l, j), j')]),
 and since ℓ_f's windows are short (the input's), the unit's gradient Y = J X with respect to ℓ_f's
-row c is cheaper than the Gram form: Var_f = Σ_{c,m} S[c, m] Y[c, m]² (``_gradient_squares``, the
-same for every Σ₁). q(l, j) = stride·l + dilation·j − padding is the input position of output l's
+row c is cheaper than the Gram form: Var_f = Σ_{c,m} S[c, m] Y[c, m]² (``_first_squares``, one Y for
+every Σ₁). q(l, j) = stride·l + dilation·j − padding is the input position of output l's
 kernel entry j. On the MNIST-1D CNN (100 test samples, 1 thread, every parameter noisy) the Jacobian
 and gradients two layers back take about 0.1 s, the Gram parts 0.02 s.
 
@@ -130,39 +130,67 @@ def chain_variances(sites: list[Site], scales: Sequence[dict[str, Tensor]]) -> l
     pre-activations' shape); None where ``chains`` is None.
 
     ``sites`` from ``kinks_units.clean_pass`` of one batch; a scale maps noisy parameters (model names)
-    to Σ₁^½, parameters absent get no noise. The slopes and the gradients two layers back serve every
-    scale. Memory: those gradients' squares, batch × C_f·(M + 1) × O_s × L_s entries (3.1 M for 100
-    samples of the MNIST-1D CNN); ℓ_p's tangents in chunks of ``CHUNK_ELEMENTS``.
+    to Σ₁^½, parameters absent get no noise. Each layer's part of τ² is linear in that layer's Σ₁, so
+    scales whose Σ₁ on a layer are multiples of each other (layer-relative and additive noise, a layer
+    alone: ``_shares``) share its computation; the slopes and the gradients two layers back serve
+    every scale. Memory: one chunk of those gradients' squares (``CHUNK_ELEMENTS``) and their sums,
+    patterns × batch × O_s × L_s entries.
     """
     links = chains(sites)
     if links is None:
         return None
     convs = [_conv(s.own) for s in sites]
     owns = [s.own for s in sites]
+    variances = [[conv.noise(scale).square() for scale in scales] for conv in convs]  # type: ignore[union-attr]
+    shares = [_shares(v) for v in variances]
     upstream = sorted({j for link in links for j in link if j is not None})
     slope = {j: _columns(slopes(sites[j].module, sites[j].pre)[0]) for j in upstream}
     out: list[list[Tensor]] = [[] for _ in scales]
     with torch.no_grad():
-        grams = [{j: _gram(convs[j], owns[j], scale) for j in upstream} for scale in scales]  # type: ignore[arg-type]
+        grams = {(j, r): _gram(convs[j], owns[j], variances[j][r])  # type: ignore[arg-type]
+                 for j in upstream for r in _patterns(shares[j])}  # fmt: skip
         for i, (p, f) in enumerate(links):
             own, conv = owns[i], convs[i]
             assert own is not None and conv is not None
-            first = None  # (ℓ_f's window entries noisy in some scale, ∂a_s/∂(their parameters)²): shared
-            for k, scale in enumerate(scales):
-                tau2 = own.variance(scale)
-                if p is not None and (gram := grams[k][p]) is not None:
-                    tau2 = tau2 + _previous(conv, gram, slope[p]).reshape(tau2.shape)
-                if f is not None and grams[k][f] is not None:
-                    conv_p, conv_f, own_f = convs[p], convs[f], owns[f]
-                    assert conv_p is not None and conv_f is not None and own_f is not None
-                    if first is None:
-                        live = torch.stack([conv_f.noise(other).abs().sum(0) > 0 for other in scales]).any(0)
-                        first = live, _first_squares(conv, conv_p, conv_f, own_f, slope[p], slope[f], live)
-                    live, squares = first
-                    variance = conv_f.noise(scale)[:, live].square().flatten()  # (C_f·M_live,)
-                    tau2 = tau2 + torch.einsum("bdol,d->bol", squares, variance).reshape(tau2.shape)
+            parts = [(shares[i], {r: own.variance(scales[r]) for r in _patterns(shares[i])})]
+            if p is not None:
+                parts.append((shares[p], {r: _previous(conv, grams[p, r], slope[p]) for r in _patterns(shares[p])}))
+            if f is not None and (patterns := _patterns(shares[f])):
+                conv_p, conv_f, own_f = convs[p], convs[f], owns[f]  # type: ignore[index]
+                assert conv_p is not None and conv_f is not None and own_f is not None
+                sums = _first_squares(conv, conv_p, conv_f, own_f, slope[p], slope[f],  # type: ignore[index]
+                                      torch.stack([variances[f][r] for r in patterns]))  # fmt: skip
+                parts.append((shares[f], dict(zip(patterns, sums))))
+            for k in range(len(scales)):
+                tau2 = torch.zeros_like(sites[i].pre)
+                for share, values in parts:
+                    if share[k] is not None:
+                        r, factor = share[k]  # type: ignore[misc]
+                        tau2 = tau2 + (values[r] if r == k else factor * values[r]).reshape(tau2.shape)
                 out[k].append(tau2)
     return out
+
+
+def _shares(variances: list[Tensor]) -> list[tuple[int, float] | None]:
+    """Per scale, one layer's Σ₁ (``variances``, each (C, M + 1)) as (r, c): c times that of scale r, the
+    first with a multiple of it (r = k, c = 1 for the first); None where the layer is noise-free."""
+    out: list[tuple[int, float] | None] = []
+    for k, v in enumerate(variances):
+        share = None if not v.any() else (k, 1.0)
+        for r in _patterns(out) if share is not None else ():
+            ref = variances[r]
+            at = int(ref.flatten().argmax())
+            factor = float(v.flatten()[at] / ref.flatten()[at])
+            if torch.allclose(v, factor * ref, rtol=4 * torch.finfo(v.dtype).eps, atol=0.0):
+                share = r, factor
+                break
+        out.append(share)
+    return out
+
+
+def _patterns(shares: list[tuple[int, float] | None]) -> list[int]:
+    """The scales whose Σ₁ on the layer is computed (the others are multiples of theirs)."""
+    return [k for k, share in enumerate(shares) if share is not None and share[0] == k]
 
 
 def _patches(conv: _Conv, own: OwnLayer) -> Tensor:
@@ -171,13 +199,10 @@ def _patches(conv: _Conv, own: OwnLayer) -> Tensor:
     return torch.cat([x, torch.ones_like(x[..., :1])], 2)
 
 
-def _gram(conv: _Conv, own: OwnLayer, scale: dict[str, Tensor]) -> Tensor | None:
-    """K_c[q, r] of the module docstring, (B, C, L, L) for the layer's C output channels and L output
-    positions (one K expanded over the channels when Σ₁ is the same on every row, as for layer-relative
-    and additive noise); None when none of its parameters is noisy."""
-    variance = conv.noise(scale).square()  # (C, M + 1), the bias last
-    if not variance.any():
-        return None
+def _gram(conv: _Conv, own: OwnLayer, variance: Tensor) -> Tensor:
+    """K_c[q, r] of the module docstring for Σ₁'s diagonal ``variance`` (C, M + 1) on the layer (the bias
+    last): (B, C, L, L) for its C output channels and L output positions (one K expanded over the
+    channels when Σ₁ is the same on every row, as for layer-relative and additive noise)."""
     x = _patches(conv, own)
     if bool((variance == variance[:1]).all()):
         return torch.einsum("bqm,m,brm->bqr", x, variance[0], x)[:, None].expand(-1, len(variance), -1, -1)
@@ -196,12 +221,15 @@ def _previous(conv_s: _Conv, gram: Tensor, slope_p: Tensor) -> Tensor:
 
 
 def _first_squares(conv_s: _Conv, conv_p: _Conv, conv_f: _Conv, own_f: OwnLayer, slope_p: Tensor,
-                   slope_f: Tensor, live: Tensor) -> Tensor:  # fmt: skip
-    """(∂a_s/∂θ_f)² (B, C_f·M', O_s, L_s) for ℓ_f's weight row c and window entry m (the bias last) among
-    the M' ``live`` ones (a mask over the M + 1): one direction per parameter, X[q, m] in channel c of
-    a_f, pushed through σ_f', ℓ_p, σ_p' and ℓ_s's linear maps. ℓ_p sees the one channel of each
-    direction (a product per channel); ℓ_s runs as one convolution of every direction."""
+                   slope_f: Tensor, variances: Tensor) -> Tensor:  # fmt: skip
+    """Var_f of a_s, Σ_{c,m} V[c, m] (∂a_s/∂θ_f[c, m])², for each Σ₁ diagonal V of ``variances``
+    (G, C_f, M + 1) on ℓ_f's weight row c and window entry m (the bias last): (G, B, O_s, L_s). One
+    direction per parameter noisy in some V, X[q, m] in channel c of a_f, pushed through σ_f', ℓ_p, σ_p'
+    and ℓ_s's linear maps. ℓ_p sees the one channel of each direction (a product per channel); ℓ_s runs
+    as one convolution of every direction; the squares are summed chunk by chunk."""
+    live = variances.sum((0, 1)) > 0  # window entries noisy in some row of some V (M + 1,)
     x = _patches(conv_f, own_f)[..., live]  # (B, L_f, M')
+    weights = variances[..., live].flatten(1)  # (G, C_f·M')
     channels, entries = slope_f.shape[1], x.shape[2]
     q, inside = conv_p.index(x.shape[1])  # ℓ_p's windows over a_f's positions (L_p, k_p)
     outputs = conv_p.weight.shape[0]
@@ -218,5 +246,6 @@ def _first_squares(conv_s: _Conv, conv_p: _Conv, conv_f: _Conv, own_f: OwnLayer,
         torch.mul(a_p.permute(1, 0, 2, 4, 3), slope_p[rows][:, None, None], out=h_p)  # σ_p' applied, contiguous
         a_s = nn.functional.conv1d(h_p.view(-1, outputs, len(q)), conv_s.weight, None, conv_s.stride,
                                    conv_s.padding, conv_s.dilation)  # fmt: skip
-        parts.append(a_s.square().view(batch, channels * entries, *a_s.shape[1:]))
-    return torch.cat(parts)
+        squares = a_s.square_().view(batch, channels * entries, -1)  # (B, C_f·M', O_s·L_s)
+        parts.append(torch.einsum("bdu,gd->gbu", squares, weights).unflatten(2, a_s.shape[1:]))
+    return torch.cat(parts, 1)

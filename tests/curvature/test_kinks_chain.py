@@ -61,9 +61,11 @@ def test_chain_variances_match_a_dense_jacobian(kind, act, which):
     sites = clean_pass(model, x, y, len(y), modules)
     assert [s.parent for s in sites] == [None, 0, 1]
     others = [{n: s for n, s in scale.items() if n.startswith(first)} for first in ("0.", "2.")]  # one layer each
-    exact = chain_variances(sites, [scale, *others])  # several scales in one call
-    assert exact is not None and len(exact) == 3
-    for taus, one in zip(exact, [scale, *others]):
+    multiple = {n: 2.5 * s for n, s in scale.items()}  # shares the computation of every layer with `scale`
+    several = [scale, *others, multiple]
+    exact = chain_variances(sites, several)  # several scales in one call
+    assert exact is not None and len(exact) == len(several)
+    for taus, one in zip(exact, several):
         dense = dense_unit_variances(model, x, sites, one) if one else [(torch.zeros_like(t), None) for t in taus]
         for got, (want, _) in zip(taus, dense):
             assert got.shape == want.shape
