@@ -7,6 +7,7 @@ size, and the wrong-operator tests check that these comparisons can fail.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -26,6 +27,7 @@ class Wrapped(nn.Module):
     def __init__(self, inner: nn.Module):
         super().__init__()
         self.inner = inner
+        self.train(inner.training)  # else restoring the wrapper's mode would put the shared problem in train mode
 
     def forward(self, x):
         return self.inner(x)
@@ -173,7 +175,7 @@ def test_standard_error_is_calibrated_over_repeats(method):
 
 def test_leaves_the_model_in_its_mode_and_works_under_no_grad():
     p = problem("mlp")
-    model = nn.Sequential(*p.model, nn.Dropout(0.5)).train()  # dropout would make H random
+    model = nn.Sequential(*copy.deepcopy(p.model), nn.Dropout(0.5)).train()  # dropout would make H random
     with torch.no_grad():
         est = hessian_trace(model, p.x, p.y, method="exact", generator=gen())
     assert model.training
