@@ -41,7 +41,9 @@ weights; η = 0.01, 0.02, 0.05, 0.1; 1 thread):
 - cost in the default sweep (two runs at a time on 2 cores), P = 32 before this file's per-level
   units and probe-free first layer: 3.5–3.9 s, 9.6–11.9 % of a run; about half the probes'
   forward-mode passes (≈ 4 forward passes of the batch per probe), half the brackets of the six
-  noise levels.
+  noise levels. With τ² exact, each layer's part computed once for the noise models whose Σ₁ are
+  multiples of each other there (``kinks_chain``): 2.5–4.0 s, 6.7–9.0 % of a run (8 levels of two
+  noise models, and each layer alone in the per-layer runs); the brackets are about a third of it.
 
 Example:
     >>> import torch
