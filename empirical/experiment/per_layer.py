@@ -18,6 +18,7 @@ from empirical import curvature
 from empirical.sensitivity import layer_monte_carlo
 from theory import predict
 
+
 def layer_rows(
     model: nn.Module,
     x: Tensor,
