@@ -133,8 +133,8 @@ def chain_variances(sites: list[Site], scales: Sequence[dict[str, Tensor]]) -> l
     to Σ₁^½, parameters absent get no noise. Each layer's part of τ² is linear in that layer's Σ₁, so
     scales whose Σ₁ on a layer are multiples of each other (layer-relative and additive noise, a layer
     alone: ``_shares``) share its computation; the slopes and the gradients two layers back serve
-    every scale. Memory: one chunk of those gradients' squares (``CHUNK_ELEMENTS``) and their sums,
-    patterns × batch × O_s × L_s entries.
+    every scale. Memory: ℓ_p's tangents in chunks of ``CHUNK_ELEMENTS`` entries (at least one sample), their
+    images under ℓ_s, and the sums, patterns × batch × O_s × L_s entries.
     """
     links = chains(sites)
     if links is None:

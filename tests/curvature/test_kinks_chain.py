@@ -62,7 +62,8 @@ def test_chain_variances_match_a_dense_jacobian(kind, act, which):
     assert [s.parent for s in sites] == [None, 0, 1]
     others = [{n: s for n, s in scale.items() if n.startswith(first)} for first in ("0.", "2.")]  # one layer each
     multiple = {n: 2.5 * s for n, s in scale.items()}  # shares the computation of every layer with `scale`
-    several = [scale, *others, multiple]
+    uneven = scales(model, "all" if which == "weights" else "weights")  # a second first-layer pattern
+    several = [scale, *others, multiple, uneven]
     exact = chain_variances(sites, several)  # several scales in one call
     assert exact is not None and len(exact) == len(several)
     for taus, one in zip(exact, several):
