@@ -15,7 +15,8 @@ how much more the run does:
   the extra noise models' included) on the test slice × the test split's size over the slice's;
 - noise: ``monte_carlo`` at one level and one antithetic pair over one evaluation batch (three
   passes) × the run's passes (1 + samples × levels, the extra noise models' levels included) and
-  batches. The per-layer sensitivity, the control variate's Lanczos and the pcm mean terms are not timed; the report names them when the config has them.
+  batches. The per-layer sensitivity, the control variate's Lanczos and the pcm mean terms are not
+  timed; the report names them when the config has them.
 
 What the trained network decides is reported as such. A trace whose residual H − G is certified
 zero (piecewise-linear activations) costs the same on every network. Otherwise its adaptive

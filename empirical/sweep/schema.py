@@ -225,8 +225,8 @@ RUN = (
            "`noise_trace_test_<model>` of each extra noise model with its `value` and `se` (nats per unit η²); for "
            "`fourth_moment_test` its draws, subset size and E_v[D²L[v,v]] = tr(HΣ₁) from the same draws "
            "(`second_moment`, `second_moment_se`); for `kink_test` its probes (0 without kinked activations "
-           "or where τ² is exact) and seconds; for `control_test` the control variate's `directions` (0: none), `eigenvalues` (of "
-           "Σ₁^½HΣ₁^½ on the first 250 test samples), `matvecs` and `seconds`"),
+           "or where τ² is exact) and seconds; for `control_test` the control variate's `directions` (0: none), "
+           "`eigenvalues` (of Σ₁^½HΣ₁^½ on the first 250 test samples), `matvecs` and `seconds`"),
     Column("train", "", "`epoch_losses`: mean training loss per epoch (nats)"),
 )  # fmt: skip
 
