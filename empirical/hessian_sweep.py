@@ -14,20 +14,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-from tqdm import tqdm
-
 from empirical import cli
-from empirical.experiment import run
-from empirical.experiment.data import DATASETS, DataError
-from empirical.experiment.models import ACTIVATIONS, MODELS
 from empirical.sweep import config as cfg
-from empirical.sweep import costs, estimate, executors, folder, store
-from empirical.sweep.store import RunError
+from empirical.sweep import executors
+
+# torch and the measurement stack (about 4 s of imports) are imported inside the functions that use
+# them: main() first starts the workers' forkserver, whose own imports then overlap this process's.
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line: preset, config file and flags, results folder, device and executor."""
+    from empirical.experiment.data import DATASETS
+    from empirical.experiment.models import ACTIVATIONS, MODELS
+
     p = cli.parser(
         "python -m empirical.hessian_sweep",
         "Train across learning rates and seeds; measure Hessian traces and noisy loss/accuracy.",
@@ -80,8 +79,32 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command: 0 when every run finished, 1 when Slurm jobs failed, 2 with one line on
     stderr for bad input, 130 on Ctrl-C (rerunning resumes)."""
+    executors.start_early(_early_executor(sys.argv[1:] if argv is None else argv))
+    from empirical.experiment.data import DataError
+    from empirical.sweep.store import RunError
+
     errors = (cfg.ConfigError, DataError, RunError)
     return cli.run(parser(), _sweep, argv, errors=errors, interrupted="interrupted; rerun the same command to resume")
+
+
+def _executor(executor: str | None, device: str) -> str:
+    """The executor of a sweep: the one named, else processes on the CPU and serial on a GPU."""
+    return executor or ("processes" if device == "cpu" else "serial")
+
+
+def _early_executor(argv: list[str]) -> str:
+    """The executor whose workers :func:`main` may start before parsing ``argv`` in full: the sweep's
+    (:func:`_executor`) for a command line that will run one, "serial" (nothing to start) otherwise."""
+    p = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    p.add_argument("--executor")
+    p.add_argument("--device", default="cpu")
+    for flag in ("-h", "--help", "--dry-run", "--estimate"):
+        p.add_argument(flag, action="store_true")
+    try:
+        known = p.parse_known_args(argv)[0]
+    except (argparse.ArgumentError, SystemExit):  # a bad command line: the full parser will say why
+        return "serial"
+    return "serial" if known.help or known.dry_run or known.estimate else _executor(known.executor, known.device)
 
 
 def _config(args: argparse.Namespace) -> cfg.SweepConfig:
@@ -106,10 +129,15 @@ def _config(args: argparse.Namespace) -> cfg.SweepConfig:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from empirical.experiment import run
+    from empirical.sweep import costs, estimate, folder, store
+
     config = _config(args)
     device = _check_device(args.device, here=args.executor != "slurm" or args.estimate)
     slurm = executors.SlurmOptions.from_table(cfg.read_toml(args.config, "slurm") if args.config else {})
-    executor = args.executor or ("processes" if device == "cpu" else "serial")
+    executor = _executor(args.executor, device)
     jobs = args.jobs if args.jobs is not None else max(1, executors.cpu_count() // config.cpu_threads)
     executors.check(executor, jobs, config)
     out = Path(args.out if args.out else f"results/{config.preset}")
@@ -163,6 +191,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _check_device(device: str, here: bool) -> str:
     """Check the device string; with ``here``, also that this machine has it (Slurm runs it elsewhere)."""
+    import torch
+
     try:
         dev = torch.device(device)
     except RuntimeError:

@@ -9,7 +9,8 @@ The objective is a function of the logits z_n = f(x_n; θ) of the N samples of t
 
 Products use double backward: per chunk of the split, one forward pass and one gradient with
 ``create_graph=True``, then one backward of ⟨g, v⟩ per column v, reusing that graph for every
-column of the block (and across calls when the split is one chunk, as PyHessian does). Smooth
+column of the block (and across calls when the split is one chunk, as PyHessian does). On the CPU
+the chunk's graph is built in pieces of ``CPU_PIECE`` samples. Smooth
 activations enter that graph with σ' and σ'' computed once (``frozen_activations.py``): measured
 on the MNIST-1D GELU CNN at lr 0.2 (2,000 samples, 1 thread, the two alternated in one process),
 145 ms against 192 ms per residual product, the same products to 7e-8 relative.
@@ -39,6 +40,11 @@ from empirical.curvature.frozen_activations import frozen_derivatives
 from empirical.curvature.space import ParameterSpace
 
 KINDS = ("hessian", "residual")
+# On the CPU a chunk's graph is built from pieces of at most this many samples: the products then run on
+# cache-sized activations, and the pieces' graphs together hold what the chunk's one graph would. Measured
+# on the default preset's CNN (2,000 samples, 1 thread, median of 6 interleaved repeats): 94 ms per product
+# in pieces of 500, against 154 ms at 2,000, 121 ms at 1,000 and 120 ms at 250.
+CPU_PIECE = 500
 
 
 class SplitHessian:
@@ -58,7 +64,7 @@ class SplitHessian:
         self.shape = (space.dim, space.dim)
         self.matvecs = 0
         self._single_chunk = len(y) <= batch_size
-        self._cached: list[Tensor | None] | None = None
+        self._cached: list[list[Tensor | None]] | None = None
 
     def _chunks(self):
         dev = self.space.device
@@ -66,8 +72,13 @@ class SplitHessian:
             stop = start + self.batch_size
             yield self.x[start:stop].to(dev), self.y[start:stop].to(dev)
 
+    def _pieces(self, xb: Tensor, yb: Tensor) -> list[list[Tensor | None]]:
+        """:meth:`_gradient` of each piece of the chunk (the whole chunk off the CPU)."""
+        size = CPU_PIECE if self.space.device.type == "cpu" else len(yb)
+        return [self._gradient(xs, ys) for xs, ys in zip(xb.split(size), yb.split(size), strict=True)]
+
     def _gradient(self, xb: Tensor, yb: Tensor) -> list[Tensor | None]:
-        """Gradient of this chunk's share of the objective, with its graph (create_graph=True)."""
+        """Gradient of this piece's share of the objective, with its graph (create_graph=True)."""
         with frozen_derivatives(self.model):  # σ', σ'' of smooth activations computed once per graph
             z = self.model(xb)
         if self.kind == "hessian":
@@ -81,7 +92,11 @@ class SplitHessian:
         # a gradient that does not depend on θ (or a parameter the loss ignores) contributes 0
         return [g if g is not None and g.requires_grad else None for g in grads]
 
-    def _products(self, grads: list[Tensor | None], V: Tensor, out: Tensor) -> None:
+    def _products(self, pieces: list[list[Tensor | None]], V: Tensor, out: Tensor) -> None:
+        for grads in pieces:
+            self._piece_products(grads, V, out)
+
+    def _piece_products(self, grads: list[Tensor | None], V: Tensor, out: Tensor) -> None:
         live = [i for i, g in enumerate(grads) if g is not None]
         if not live:
             return
@@ -104,11 +119,11 @@ class SplitHessian:
         out = torch.zeros_like(V)
         if self._single_chunk:
             if self._cached is None:
-                self._cached = self._gradient(self.x.to(self.space.device), self.y.to(self.space.device))
+                self._cached = self._pieces(self.x.to(self.space.device), self.y.to(self.space.device))
             self._products(self._cached, V, out)
         else:
             for xb, yb in self._chunks():
-                self._products(self._gradient(xb, yb), V, out)
+                self._products(self._pieces(xb, yb), V, out)
         self.matvecs += V.shape[1]
         return out.detach()
 

@@ -156,8 +156,9 @@ def monte_carlo(
 
 
 def deal(x: Tensor, y: Tensor, blocks: int) -> list[tuple[Tensor, Tensor]]:
-    """The split dealt into ``blocks`` interleaved blocks: sample i in block i mod ``blocks``."""
-    return [(x[b::blocks], y[b::blocks]) for b in range(blocks)]
+    """The split dealt into ``blocks`` interleaved blocks: sample i in block i mod ``blocks``; each block
+    is copied contiguous once, so the many noisy passes over it do not each gather its strided rows."""
+    return [(x[b::blocks].contiguous(), y[b::blocks].contiguous()) for b in range(blocks)]
 
 
 def pair_draws(source: noise.Source, noise_seed: int, k: int, blocks: int) -> list[dict[str, Tensor]]:

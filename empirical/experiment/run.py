@@ -197,8 +197,9 @@ FOURTH_ORDER_DRAWS = 6
 FOURTH_ORDER_SUBSET = 250
 # Samples per call of the fourth order's batched draws (its memory): measured on the default preset's CNN
 # (6 draws of 250, one process): 1.8 s and +121 MB at 500, against 1.3 s and +229 MB at 1,500 (all draws at
-# once) and 2.6 s and +87 MB at 250; the draws one at a time took 2.25 s.
-FOURTH_ORDER_BATCH = 500
+# once) and 2.6 s and +87 MB at 250; the draws one at a time took 2.25 s. Measured again with the preset at
+# 1.1 GiB peak (1 thread, peak RSS growth, 2 repeats): 1.9 s and +64 MB at 500, 1.0–1.2 s and +164 MB at 1,500.
+FOURTH_ORDER_BATCH = 1500
 VARIANCE_PROBES = 10
 KINK_STREAM = 5  # theory_generator stream of the kink term's probes (4: fourth order, 2: tr((HΣ₁)²))
 LAYER_STREAM = 6  # theory_generator stream of the per-layer traces and kink terms
@@ -264,7 +265,7 @@ def measure_curvature(
                                           **options)  # fmt: skip
         estimates.update(zip(test, traces))
     with watch("lambda_max"):
-        top = curvature.top_eigenvalues(model, xs, ys, k=1, generator=generator())
+        top = curvature.top_eigenvalues(model, xs, ys, k=1, batch_size=config.eval_batch_size, generator=generator())
     columns = [name for name in estimates if name in ("hessian_trace_train", "hessian_trace_test", "noise_trace_test")]
     metrics = {name: estimates[name].value for name in columns}
     metrics.update({f"{name}_se": estimates[name].se for name in columns})

@@ -14,6 +14,7 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
+from torch.optim.sgd import sgd
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,20 @@ def label_entropy(y: Tensor) -> float:
     p = torch.bincount(y).double() / len(y)
     p = p[p > 0]
     return float(-(p * p.log()).sum())
+
+
+@torch.no_grad()
+def _sgd_step(
+    params: list[Tensor], buffers: list[Tensor | None], *, lr: float, momentum: float, weight_decay: float
+) -> None:
+    """One torch.optim.SGD step (no dampening or Nesterov) of the parameters that have a gradient; ``buffers``
+    holds their momentum buffers (None before the first step) and is updated in place."""
+    live = [i for i, p in enumerate(params) if p.grad is not None]
+    moved = [buffers[i] for i in live]
+    sgd([params[i] for i in live], [params[i].grad for i in live], moved, weight_decay=weight_decay,
+        momentum=momentum, lr=lr, dampening=0.0, nesterov=False, maximize=False)  # fmt: skip
+    for i, buffer in zip(live, moved, strict=True):
+        buffers[i] = buffer
 
 
 @torch.no_grad()
@@ -71,7 +86,11 @@ def train(
 ) -> TrainResult:
     """Train ``model`` in place on (x, y) (already on the model's device); shuffling uses ``seed``."""
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    # torch.optim.SGD's own update function, without the optimizer object around it: on the default
+    # preset's CNN (8,010 parameters, batches of 100, 1 thread) Optimizer.step's bookkeeping cost about
+    # 1 ms of a 5–6 ms step. The update is the same, bit for bit (tests/experiment/test_train.py).
+    params = [p for p in model.parameters() if p.requires_grad]
+    buffers: list[Tensor | None] = [None] * len(params)
     model.train()
     start = time.perf_counter()
     epoch_losses: list[float] = []
@@ -86,9 +105,10 @@ def train(
             if not torch.isfinite(loss):
                 finite = False
                 break
-            optimizer.zero_grad(set_to_none=True)
+            for p in params:
+                p.grad = None
             loss.backward()
-            optimizer.step()
+            _sgd_step(params, buffers, lr=lr, momentum=momentum, weight_decay=weight_decay)
             total += loss.item() * len(idx)
         if not finite or not math.isfinite(total):
             failure = "nonfinite"

@@ -35,6 +35,32 @@ def test_training_reduces_the_loss_and_is_reproducible():
     assert not a.training  # left in eval mode
 
 
+class _WithUnused(nn.Module):
+    """A network with a parameter the loss ignores (it never gets a gradient)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.unused = _model(1), nn.Parameter(torch.ones(3))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def test_training_makes_torch_optim_sgds_updates_bit_for_bit():
+    x, y = _data()
+    ours, ref = _WithUnused(), _WithUnused()
+    _fit(ours, 0.05, weight_decay=1e-3, epochs=2)
+    optimizer = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+    generator = torch.Generator().manual_seed(3)  # train's shuffling: seed, one permutation per epoch
+    for _ in range(2):
+        for idx in torch.randperm(len(y), generator=generator).split(20):
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(ref(x[idx]), y[idx]).backward()
+            optimizer.step()
+    assert all(torch.equal(p, q) for p, q in zip(ours.parameters(), ref.parameters(), strict=True))
+    assert torch.equal(ours.unused, torch.ones(3))
+
+
 def test_huge_learning_rate_is_recorded_as_diverged_and_stops_early():
     result = _fit(_model(0), 1e4, epochs=50)
     assert result.status == "diverged" and result.failure in ("nonfinite", "exploded")
