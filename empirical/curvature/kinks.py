@@ -191,17 +191,18 @@ def site_terms(
     g = site.grad.reshape(-1).double().cpu()
     tau = tau2.reshape(-1).double().cpu().sqrt()
     values = torch.zeros(len(levels), dtype=torch.float64)
-    slopes = torch.zeros(len(a), len(levels), dtype=torch.float64)  # ∂(term)/∂τ² per unit and level
+    # ∂(term)/∂τ² per unit and level, for the probes' rows (none where τ² is exact)
+    slopes = None if squares is None else torch.zeros(len(a), len(levels), dtype=torch.float64)
     for c, jump in site.kinks:
         reach = (a - c).abs() / tau  # in units of τ: inf (never near) where τ = 0
         for i, eta in enumerate(levels):
             near = torch.nonzero(reach < TAIL * eta).squeeze(1)  # η = 0: none, B and its slope are 0
             d, s, gn = a[near] - c, tau[near] * eta, g[near]
             values[i] += jump * float((gn * torch.from_numpy(predict.kink_bracket(d.numpy(), s.numpy()))).sum())
-            if squares is not None:
+            if slopes is not None:
                 density = torch.exp(-0.5 * (d / s) ** 2) / math.sqrt(2 * math.pi)  # ∂B/∂s = φ(a/s)
                 slopes[near, i] += jump * gn * density * eta**2 / (2 * s)  # ∂s/∂τ² = η²/(2s)
-    if squares is None:
+    if squares is None or slopes is None:
         return values, None
     rows = squares.reshape(len(squares), -1) @ slopes.to(squares.device, squares.dtype)
     return values, rows.double().cpu()
