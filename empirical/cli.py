@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, NoReturn, Sequence, TypeVar
+from typing import Any, Callable, NoReturn, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -24,9 +24,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
-    """An ``ArgumentParser`` whose errors raise :class:`UsageError` instead of exiting."""
-    return _Parser(prog=prog, description=description, epilog=epilog)
+def parser(prog: str, description: str, epilog: str | None = None, **options: Any) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` whose errors raise :class:`UsageError` instead of exiting; ``options`` go to
+    ``ArgumentParser`` (e.g. ``add_help=False``)."""
+    return _Parser(prog=prog, description=description, epilog=epilog, **options)
 
 
 def floats(text: str) -> list[float]:

@@ -78,7 +78,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command: 0 when every run finished, 1 when Slurm jobs failed, 2 with one line on
-    stderr for bad input, 130 on Ctrl-C (rerunning resumes)."""
+    stderr for bad input, 130 on Ctrl-C (rerunning resumes).
+
+    A local process sweep's forkserver starts before the command line is checked in full (its imports
+    overlap this process's); after bad input it finishes them, a few seconds of one core, and exits.
+    """
     executors.start_early(_early_executor(sys.argv[1:] if argv is None else argv))
     from empirical.experiment.data import DataError
     from empirical.sweep.store import RunError
@@ -95,14 +99,14 @@ def _executor(executor: str | None, device: str) -> str:
 def _early_executor(argv: list[str]) -> str:
     """The executor whose workers :func:`main` may start before parsing ``argv`` in full: the sweep's
     (:func:`_executor`) for a command line that will run one, "serial" (nothing to start) otherwise."""
-    p = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    p = cli.parser("python -m empirical.hessian_sweep", "", add_help=False, allow_abbrev=False)
     p.add_argument("--executor")
     p.add_argument("--device", default="cpu")
     for flag in ("-h", "--help", "--dry-run", "--estimate"):
         p.add_argument(flag, action="store_true")
     try:
         known = p.parse_known_args(argv)[0]
-    except (argparse.ArgumentError, SystemExit):  # a bad command line: the full parser will say why
+    except cli.UsageError:  # a bad command line: the full parser will say why, in one line
         return "serial"
     return "serial" if known.help or known.dry_run or known.estimate else _executor(known.executor, known.device)
 
@@ -148,7 +152,7 @@ def _sweep(args: argparse.Namespace) -> int:
         return 0
 
     if not args.dry_run:
-        executors.start_early(executor)  # the workers' imports overlap generating the data
+        executors.start_early(executor)  # main() started it already, unless options were abbreviated
     run.load_split(config, "train")  # fail on bad data before touching the results folder
     test_size = len(run.load_split(config, "test")[1])
     if config.noise_blocks > test_size:

@@ -7,16 +7,16 @@ The objective is a function of the logits z_n = f(x_n; θ) of the N samples of t
   current θ. Its Hessian is (1/N) Σ_n Σ_c r_nc ∇²z_nc = H − G, the part of H the Gauss–Newton
   matrix G misses, so (H − G)v costs one product and nothing cancels numerically.
 
-Products use double backward: per chunk of the split, one forward pass and one gradient with
-``create_graph=True``, then one backward of ⟨g, v⟩ per column v, reusing that graph for every
-column of the block (and across calls when the split is one chunk, as PyHessian does). On the CPU
-the chunk's graph is built in pieces of ``CPU_PIECE`` samples. Smooth
-activations enter that graph with σ' and σ'' computed once (``frozen_activations.py``): measured
-on the MNIST-1D GELU CNN at lr 0.2 (2,000 samples, 1 thread, the two alternated in one process),
-145 ms against 192 ms per residual product, the same products to 7e-8 relative.
+Products use double backward: per chunk of the split (per piece of ``CPU_PIECE`` samples on the
+CPU), one forward pass and one gradient with ``create_graph=True``, then one backward of ⟨g, v⟩ per
+column v, reusing that graph for every column of the block (and across calls when the split is one
+chunk, as PyHessian does). Smooth activations enter that graph with σ' and σ'' computed once
+(``frozen_activations.py``): measured on the MNIST-1D GELU CNN at lr 0.2 (2,000 samples in one
+graph, before the pieces, 1 thread, the two alternated in one process), 145 ms against 192 ms per
+residual product, the same products to 7e-8 relative.
 
 Why not curvlinops' ``HessianLinearOperator`` (the tests use it as an independent reference):
-measured on the MNIST-1D CNN (8,010 parameters, 2,000 samples, 2 CPU cores, float32), per column:
+measured on the MNIST-1D CNN (8,010 parameters, 2,000 samples, 2 CPU cores, float32, one graph per chunk), per column:
 PyHessian's product (graph kept) ~30 ms, this one ~30 ms (one chunk) or ~38 ms (four chunks),
 curvlinops ~45 ms for one vector but ~65 / 95 / 145 ms per column for a block of 16 / 30 / 50
 columns. Its ``H @ V`` vmaps ``jvp(jacrev(loss))`` over the columns: every activation tangent is

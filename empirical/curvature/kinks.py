@@ -202,7 +202,7 @@ def site_terms(
             if slopes is not None:
                 density = torch.exp(-0.5 * (d / s) ** 2) / math.sqrt(2 * math.pi)  # ∂B/∂s = φ(a/s)
                 slopes[near, i] += jump * gn * density * eta**2 / (2 * s)  # ∂s/∂τ² = η²/(2s)
-    if squares is None or slopes is None:
+    if squares is None or slopes is None:  # one case (exact τ²); both named for the type checker
         return values, None
     rows = squares.reshape(len(squares), -1) @ slopes.to(squares.device, squares.dtype)
     return values, rows.double().cpu()

@@ -199,6 +199,7 @@ FOURTH_ORDER_SUBSET = 250
 # (6 draws of 250, one process): 1.8 s and +121 MB at 500, against 1.3 s and +229 MB at 1,500 (all draws at
 # once) and 2.6 s and +87 MB at 250; the draws one at a time took 2.25 s. Measured again with the preset at
 # 1.1 GiB peak (1 thread, peak RSS growth, 2 repeats): 1.9 s and +64 MB at 500, 1.0–1.2 s and +164 MB at 1,500.
+# The paper preset's batch is its eval_batch_size, 1,000 (500 before); its memory there is not measured.
 FOURTH_ORDER_BATCH = 1500
 VARIANCE_PROBES = 10
 KINK_STREAM = 5  # theory_generator stream of the kink term's probes (4: fourth order, 2: tr((HΣ₁)²))

@@ -185,7 +185,8 @@ def test_bad_input_exits_2_with_one_line_naming_the_value(tiny_config, tmp_path,
 
 def test_missing_data_root_exits_2_naming_the_path(tmp_path, capsys):
     out = tmp_path / "res"
-    argv = ["--preset", "smoke", "--out", str(out), "--dataset", "cifar10", "--data-root", "/nonexistent/cifar"]
+    argv = ["--preset", "smoke", "--out", str(out), "--dataset", "cifar10", "--data-root", "/nonexistent/cifar",
+            "--executor", "serial"]  # no forkserver for a sweep that stops at its checks
     assert hessian_sweep.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "/nonexistent/cifar" in err and len(err.splitlines()) == 1
@@ -279,12 +280,18 @@ def test_help_lists_every_option_with_its_help(capsys):
         assert all(option in text for option in action.option_strings)
 
 
+def test_an_ambiguous_option_is_one_line_on_stderr(capsys):
+    assert hessian_sweep.main(["--preset", "smoke", "--executor", "serial", "--e", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "ambiguous option: --e" in err
+
+
 def test_ctrl_c_exits_130_with_the_resume_hint(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(hessian_sweep, "_sweep", interrupted)
-    assert hessian_sweep.main(["--preset", "smoke"]) == 130
+    assert hessian_sweep.main(["--preset", "smoke", "--executor", "serial"]) == 130
     assert capsys.readouterr().err.strip() == "hessian_sweep: interrupted; rerun the same command to resume"
 
 
