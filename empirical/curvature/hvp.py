@@ -17,8 +17,8 @@ residual product, the same products to 7e-8 relative.
 
 Why not curvlinops' ``HessianLinearOperator`` (the tests use it as an independent reference):
 measured on the MNIST-1D CNN (8,010 parameters, 2,000 samples, 2 CPU cores, float32, one graph per
-chunk), per column: PyHessian's product (graph kept) ~30 ms, this one ~30 ms (one chunk) or ~38 ms (four chunks),
-curvlinops ~45 ms for one vector but ~65 / 95 / 145 ms per column for a block of 16 / 30 / 50
+chunk), per column: PyHessian's product (graph kept) ~30 ms, this one ~30 ms (one chunk) or ~38 ms
+(four chunks), curvlinops ~45 ms for one vector but ~65 / 95 / 145 ms per column for a block of 16 / 30 / 50
 columns. Its ``H @ V`` vmaps ``jvp(jacrev(loss))`` over the columns: every activation tangent is
 materialised for all columns at once and the convolutions run at k times the batch (profiled at
 k = 30: convolution backward ~55%, copy/add/fill memory traffic ~35%), so the cost per column
